@@ -1,0 +1,351 @@
+//! The media path: publications appearing and going, RTP forwarded from a publisher to
+//! its subscribers, and keyframe requests passed back up.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+
+use super::keyframe::starts_keyframe;
+use super::participant::{Participant, SubChange, TrackIn};
+use super::{Notice, ParticipantId, PeerRole, Sfu, TrackKind, KEYFRAME_RETRY};
+
+impl From<MediaKind> for TrackKind {
+    fn from(k: MediaKind) -> Self {
+        match k {
+            MediaKind::Audio => TrackKind::Audio,
+            MediaKind::Video => TrackKind::Video,
+        }
+    }
+}
+
+impl From<TrackKind> for MediaKind {
+    fn from(k: TrackKind) -> Self {
+        match k {
+            TrackKind::Audio => MediaKind::Audio,
+            TrackKind::Video => MediaKind::Video,
+        }
+    }
+}
+
+impl Sfu {
+    /// A publisher's new sending m-line becomes a publication in its room.
+    pub(crate) fn publish(
+        &mut self,
+        id: ParticipantId,
+        mid: Mid,
+        kind: MediaKind,
+        layers: Vec<Rid>,
+    ) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        if p.track_in_mut(mid).is_some() {
+            return;
+        }
+        let kind = TrackKind::from(kind);
+        let track_id = p.new_track_id(kind);
+        let layer = layers.last().copied();
+        let track = TrackIn {
+            mid,
+            kind,
+            track_id: track_id.clone(),
+            layers,
+            subscribers: Vec::new(),
+            last_keyframe_request: None,
+        };
+        let summary = track.summary();
+        p.tracks_in.push(track);
+        let room = p.room.clone();
+        tracing::info!(participant = %id, track = %track_id, kind = kind.as_str(), "published");
+        let members = self
+            .rooms
+            .get(&room)
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        for m in members.into_iter().filter(|m| *m != id) {
+            self.notices.push_back((
+                m,
+                Notice::TrackPublished {
+                    participant_id: id,
+                    track: summary.clone(),
+                },
+            ));
+            let Some(sub) = self.participants.get_mut(&m) else {
+                continue;
+            };
+            if sub.grants().subscribe {
+                sub.queued.push(SubChange::Add {
+                    source: (id, mid),
+                    kind,
+                    track_id: track_id.clone(),
+                    layer,
+                });
+                self.renegotiate(m);
+            }
+        }
+    }
+
+    pub(crate) fn on_media_changed(&mut self, id: ParticipantId, mid: Mid, direction: Direction) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let published = p.track_in_mut(mid).is_some();
+        if direction.is_receiving() && !published {
+            let kind = p.publisher.rtc.media(mid).map(|m| m.kind());
+            if let Some(kind) = kind {
+                self.publish(id, mid, kind, Vec::new());
+            }
+        } else if !direction.is_receiving() && published {
+            self.unpublish(id, mid);
+        }
+    }
+
+    fn unpublish(&mut self, id: ParticipantId, mid: Mid) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let Some(i) = p.tracks_in.iter().position(|t| t.mid == mid) else {
+            return;
+        };
+        let track = p.tracks_in.remove(i);
+        tracing::info!(participant = %id, track = %track.track_id, "unpublished");
+        self.unsubscribe_all(id, &track.track_id, track.subscribers);
+    }
+
+    /// A publication is gone: tell the room and take it out of every subscriber.
+    pub(crate) fn unsubscribe_all(
+        &mut self,
+        owner: ParticipantId,
+        track_id: &str,
+        subscribers: Vec<(ParticipantId, Mid)>,
+    ) {
+        let room = self.participants.get(&owner).map(|p| p.room.clone());
+        let members = room
+            .and_then(|r| self.rooms.get(&r))
+            .map(|r| r.members.clone())
+            .unwrap_or_default();
+        for m in members.into_iter().filter(|m| *m != owner) {
+            self.notices.push_back((
+                m,
+                Notice::TrackUnpublished {
+                    participant_id: owner,
+                    track_id: track_id.to_string(),
+                },
+            ));
+        }
+        for (sub, out_mid) in subscribers {
+            let Some(s) = self.participants.get_mut(&sub) else {
+                continue;
+            };
+            s.tracks_out.retain(|t| t.mid != out_mid);
+            s.queued.push(SubChange::Remove { mid: out_mid });
+            self.renegotiate(sub);
+        }
+    }
+
+    /// Forward one RTP packet of a publisher to every subscription of its track.
+    pub(crate) fn forward(&mut self, now: Instant, id: ParticipantId, pkt: RtpPacket) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let ssrc = pkt.header.ssrc;
+        let Some((mid, rid)) = p
+            .publisher
+            .rtc
+            .direct_api()
+            .stream_rx(&ssrc)
+            .map(|s| (s.mid(), s.rid()))
+        else {
+            return;
+        };
+        let pt = pkt.header.payload_type;
+        let Some(params) = p
+            .publisher
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .find(|pp| pp.pt() == pt)
+            .copied()
+        else {
+            return;
+        };
+        let Some(track) = p.track_in_mut(mid) else {
+            return;
+        };
+        let video = track.kind == TrackKind::Video;
+        let key = video && starts_keyframe(params.spec().codec, &pkt.payload);
+        // Taken out and put back so subscribers can be borrowed mutably meanwhile;
+        // moving the Vec allocates nothing.
+        let subscribers = std::mem::take(&mut track.subscribers);
+        let ext = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
+        for &(sub, out_mid) in &subscribers {
+            self.forward_to(now, sub, out_mid, &pkt, rid, params, key, video, &ext);
+        }
+        if let Some(t) = self
+            .participants
+            .get_mut(&id)
+            .and_then(|p| p.track_in_mut(mid))
+        {
+            t.subscribers = subscribers;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward_to(
+        &mut self,
+        now: Instant,
+        sub: ParticipantId,
+        out_mid: Mid,
+        pkt: &RtpPacket,
+        rid: Option<Rid>,
+        params: PayloadParams,
+        key: bool,
+        video: bool,
+        ext: &ExtensionValues,
+    ) {
+        let Some(s) = self.participants.get_mut(&sub) else {
+            return;
+        };
+        let Participant {
+            tracks_out,
+            subscriber,
+            ..
+        } = s;
+        let Some(out) = tracks_out.iter_mut().find(|t| t.mid == out_mid) else {
+            return;
+        };
+        if out.layer != rid {
+            return;
+        }
+        let in_pt = params.pt();
+        let out_pt = match out.pt_map.iter().find(|(i, _)| *i == in_pt) {
+            Some((_, o)) => *o,
+            None => {
+                let o = subscriber
+                    .rtc
+                    .codec_config()
+                    .match_params(params)
+                    .map(|pp| (pp.pt(), pp.spec().codec));
+                out.pt_map.push((in_pt, o));
+                o
+            }
+        };
+        let Some((out_pt, _)) = out_pt else { return };
+        let rewritten = match out.forwarder.forward(
+            now,
+            pkt.header.ssrc,
+            *pkt.seq_no,
+            pkt.header.timestamp,
+            key,
+        ) {
+            Ok(r) => r,
+            Err(super::Skip::WaitingForKeyframe) => {
+                self.stats.packets_waiting_keyframe += 1;
+                return;
+            }
+            Err(super::Skip::BeforeSwitch) => return,
+        };
+        let write = RtpWrite::new(
+            out_pt,
+            rewritten.seq_no.into(),
+            rewritten.timestamp,
+            pkt.timestamp,
+            pkt.payload.clone(),
+        )
+        .marker(pkt.header.marker)
+        .ext_vals(ext.clone())
+        .nackable(video);
+        let rtc = &mut subscriber.rtc;
+        let written = catch_unwind(AssertUnwindSafe(|| {
+            match rtc.direct_api().stream_tx_by_mid(out_mid, None) {
+                Some(tx) => {
+                    tx.write_rtp(write);
+                    true
+                }
+                // Not negotiated yet.
+                None => false,
+            }
+        }));
+        match written {
+            Ok(true) => {
+                self.stats.packets_forwarded += 1;
+                self.mark_dirty(sub, PeerRole::Subscriber);
+            }
+            Ok(false) => {}
+            Err(_) => self.fail(sub),
+        }
+    }
+
+    /// A subscriber asked for a keyframe (PLI/FIR): pass it up to the publisher.
+    pub(crate) fn on_keyframe_request(&mut self, now: Instant, sub: ParticipantId, out_mid: Mid) {
+        let Some(s) = self.participants.get_mut(&sub) else {
+            return;
+        };
+        let Some(out) = s.track_out_mut(out_mid) else {
+            return;
+        };
+        let (source, layer) = (out.source, out.layer);
+        self.request_keyframe(now, source.0, source.1, layer);
+    }
+
+    /// Ask keyframes for every video subscription of `sub` that waits for one.
+    pub(crate) fn request_keyframes_for(&mut self, now: Instant, sub: ParticipantId) {
+        let Some(s) = self.participants.get(&sub) else {
+            return;
+        };
+        let wanted: Vec<_> = s
+            .tracks_out
+            .iter()
+            .filter(|t| t.forwarder.needs_keyframe())
+            .map(|t| (t.source, t.layer))
+            .collect();
+        for ((publisher, mid), layer) in wanted {
+            self.request_keyframe(now, publisher, mid, layer);
+        }
+    }
+
+    /// Send a PLI for one layer of a publication, at most once per [`KEYFRAME_RETRY`].
+    fn request_keyframe(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        mid: Mid,
+        layer: Option<Rid>,
+    ) {
+        let Some(p) = self.participants.get_mut(&publisher) else {
+            return;
+        };
+        let Some(t) = p.track_in_mut(mid) else { return };
+        if t.kind != TrackKind::Video {
+            return;
+        }
+        if t.last_keyframe_request
+            .is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_RETRY)
+        {
+            return;
+        }
+        t.last_keyframe_request = Some(now);
+        let sent = self.with_rtc(publisher, PeerRole::Publisher, |rtc| {
+            match rtc.direct_api().stream_rx_by_mid(mid, layer) {
+                Some(rx) => {
+                    rx.request_keyframe(KeyframeRequestKind::Pli);
+                    true
+                }
+                None => false,
+            }
+        });
+        if sent == Some(true) {
+            self.stats.keyframe_requests += 1;
+            self.mark_dirty(publisher, PeerRole::Publisher);
+        }
+    }
+}

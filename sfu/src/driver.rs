@@ -1,0 +1,342 @@
+//! The thin tokio driver: one task owns the [`Sfu`] core and the UDP socket all
+//! participants share, and is told what to do through a channel by cheap, cloneable
+//! handles. No lock is taken on the media path.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::{
+    JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, PeerRole, Sfu, SfuConfig,
+    SfuError, SfuStats,
+};
+
+/// Datagrams read in one go before the driver looks at its other inputs.
+const RECV_BATCH: usize = 64;
+
+/// Where the driver listens and what it advertises.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Local address of the one UDP socket (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// Addresses advertised as ICE candidates, with the bound port.
+    pub public_ips: Vec<IpAddr>,
+}
+
+enum Command {
+    Join {
+        room: String,
+        info: ParticipantInfo,
+        reply: oneshot::Sender<Result<(JoinOutcome, mpsc::UnboundedReceiver<Notice>), SfuError>>,
+    },
+    PublishOffer {
+        id: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
+    SubscribeAnswer {
+        id: ParticipantId,
+        sdp: String,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Candidate {
+        id: ParticipantId,
+        role: PeerRole,
+        candidate: String,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    Leave {
+        id: ParticipantId,
+        reason: LeaveReason,
+    },
+    Stats {
+        reply: oneshot::Sender<SfuStats>,
+    },
+}
+
+/// Errors of the driver itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The core refused the request.
+    #[error(transparent)]
+    Sfu(#[from] SfuError),
+    /// The driver task is gone (the server is shutting down).
+    #[error("the media engine has stopped")]
+    Stopped,
+}
+
+/// A handle on the running SFU; clone freely.
+#[derive(Clone)]
+pub struct SfuHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    media_addr: SocketAddr,
+}
+
+/// One participant's handle. Dropping it makes the participant leave
+/// ([`LeaveReason::Disconnected`]).
+pub struct ParticipantHandle {
+    id: ParticipantId,
+    tx: mpsc::UnboundedSender<Command>,
+    left: bool,
+}
+
+impl SfuHandle {
+    /// Bind the UDP socket and start the driver task on the current tokio runtime.
+    pub async fn start(config: DriverConfig) -> io::Result<SfuHandle> {
+        let socket = UdpSocket::bind(config.bind).await?;
+        let bound = socket.local_addr()?;
+        if config.public_ips.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no public IP to advertise",
+            ));
+        }
+        let candidates: Vec<SocketAddr> = config
+            .public_ips
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, bound.port()))
+            .collect();
+        let sfu = Sfu::new(
+            SfuConfig {
+                candidates: candidates.clone(),
+                dtls_cert: None,
+            },
+            Instant::now(),
+        )
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(sfu, socket, rx, candidates.clone()));
+        Ok(SfuHandle {
+            tx,
+            media_addr: candidates[0],
+        })
+    }
+
+    /// The advertised media address (first candidate).
+    pub fn media_addr(&self) -> SocketAddr {
+        self.media_addr
+    }
+
+    /// Join `room`. Returns the participant's handle, who else is there, and the
+    /// stream of notices for its client.
+    pub async fn join(
+        &self,
+        room: &str,
+        info: ParticipantInfo,
+    ) -> Result<
+        (
+            ParticipantHandle,
+            JoinOutcome,
+            mpsc::UnboundedReceiver<Notice>,
+        ),
+        DriverError,
+    > {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Join {
+            room: room.to_string(),
+            info,
+            reply,
+        })?;
+        let (outcome, notices) = rx.await.map_err(|_| DriverError::Stopped)??;
+        let handle = ParticipantHandle {
+            id: outcome.participant_id,
+            tx: self.tx.clone(),
+            left: false,
+        };
+        Ok((handle, outcome, notices))
+    }
+
+    /// The core's counters.
+    pub async fn stats(&self) -> Result<SfuStats, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Stats { reply })?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    fn send(&self, c: Command) -> Result<(), DriverError> {
+        self.tx.send(c).map_err(|_| DriverError::Stopped)
+    }
+}
+
+impl ParticipantHandle {
+    /// The participant's id.
+    pub fn id(&self) -> ParticipantId {
+        self.id
+    }
+
+    /// Hand over a publisher offer; returns the answer.
+    pub async fn publish_offer(&self, sdp: String) -> Result<String, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::PublishOffer {
+            id: self.id,
+            sdp,
+            reply,
+        })?;
+        Ok(rx.await.map_err(|_| DriverError::Stopped)??)
+    }
+
+    /// Hand over the answer to the last subscriber offer.
+    pub async fn subscribe_answer(&self, sdp: String) -> Result<(), DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::SubscribeAnswer {
+            id: self.id,
+            sdp,
+            reply,
+        })?;
+        Ok(rx.await.map_err(|_| DriverError::Stopped)??)
+    }
+
+    /// Hand over a trickled ICE candidate.
+    pub async fn candidate(&self, role: PeerRole, candidate: String) -> Result<(), DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Candidate {
+            id: self.id,
+            role,
+            candidate,
+            reply,
+        })?;
+        Ok(rx.await.map_err(|_| DriverError::Stopped)??)
+    }
+
+    /// Leave the room.
+    pub fn leave(mut self, reason: LeaveReason) {
+        self.left = true;
+        let _ = self.tx.send(Command::Leave {
+            id: self.id,
+            reason,
+        });
+    }
+
+    fn send(&self, c: Command) -> Result<(), DriverError> {
+        self.tx.send(c).map_err(|_| DriverError::Stopped)
+    }
+}
+
+impl Drop for ParticipantHandle {
+    fn drop(&mut self) {
+        if !self.left {
+            let _ = self.tx.send(Command::Leave {
+                id: self.id,
+                reason: LeaveReason::Disconnected,
+            });
+        }
+    }
+}
+
+async fn run(
+    mut sfu: Sfu,
+    socket: UdpSocket,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    candidates: Vec<SocketAddr>,
+) {
+    let mut buf = vec![0u8; 2048];
+    let mut sessions: HashMap<ParticipantId, mpsc::UnboundedSender<Notice>> = HashMap::new();
+    loop {
+        let deadline = tokio::time::Instant::from_std(sfu.poll_timeout());
+        tokio::select! {
+            biased;
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => handle_command(&mut sfu, cmd, &mut sessions),
+                None => break,
+            },
+            r = socket.readable() => {
+                if let Err(e) = r {
+                    tracing::error!("media socket failed: {e}");
+                    break;
+                }
+                for _ in 0..RECV_BATCH {
+                    match socket.try_recv_from(&mut buf) {
+                        Ok((n, source)) => {
+                            let local = local_for(&candidates, source);
+                            sfu.handle_datagram(Instant::now(), source, local, &buf[..n]);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        // ICMP errors from earlier sends surface here; not fatal.
+                        Err(e) => tracing::debug!("media socket receive: {e}"),
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => sfu.handle_timeout(Instant::now()),
+        }
+        while let Some(t) = sfu.poll_transmit() {
+            loop {
+                match socket.try_send_to(&t.contents, t.destination) {
+                    Ok(_) => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if socket.writable().await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(to = %t.destination, "media socket send: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        while let Some((id, notice)) = sfu.poll_notice() {
+            let removed = matches!(notice, Notice::Removed { .. });
+            if let Some(s) = sessions.get(&id) {
+                let _ = s.send(notice);
+            }
+            if removed {
+                sessions.remove(&id);
+            }
+        }
+    }
+    tracing::info!("media engine stopped");
+}
+
+fn handle_command(
+    sfu: &mut Sfu,
+    cmd: Command,
+    sessions: &mut HashMap<ParticipantId, mpsc::UnboundedSender<Notice>>,
+) {
+    let now = Instant::now();
+    match cmd {
+        Command::Join { room, info, reply } => {
+            let result = sfu.join(now, &room, info).map(|outcome| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                sessions.insert(outcome.participant_id, tx);
+                (outcome, rx)
+            });
+            let _ = reply.send(result);
+        }
+        Command::PublishOffer { id, sdp, reply } => {
+            let _ = reply.send(sfu.handle_publish_offer(now, id, &sdp));
+        }
+        Command::SubscribeAnswer { id, sdp, reply } => {
+            let _ = reply.send(sfu.handle_subscribe_answer(now, id, &sdp));
+        }
+        Command::Candidate {
+            id,
+            role,
+            candidate,
+            reply,
+        } => {
+            let _ = reply.send(sfu.handle_candidate(id, role, &candidate));
+        }
+        Command::Leave { id, reason } => {
+            sessions.remove(&id);
+            sfu.leave(now, id, reason);
+        }
+        Command::Stats { reply } => {
+            let _ = reply.send(sfu.stats());
+        }
+    }
+}
+
+/// The local address a datagram from `source` arrived at: the candidate of the same
+/// address family.
+fn local_for(candidates: &[SocketAddr], source: SocketAddr) -> SocketAddr {
+    candidates
+        .iter()
+        .copied()
+        .find(|c| c.is_ipv4() == source.is_ipv4())
+        .unwrap_or(candidates[0])
+}

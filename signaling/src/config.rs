@@ -1,0 +1,339 @@
+//! Settings: command-line flags, each also settable by an environment variable
+//! (`HOINGHI_*`) or in a TOML config file (`--config`), in that order of precedence.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// Default HTTP(S) listen address.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8443);
+/// Default UDP media port.
+pub const DEFAULT_MEDIA_PORT: u16 = 40000;
+/// Default lifetime of a token made with `hoinghi token`.
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 12 * 3600;
+
+/// Video conferencing for a province's meeting rooms: signaling, web client and SFU in
+/// one server.
+#[derive(Debug, Parser)]
+#[command(name = "hoinghi", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags shared by the server and its subcommands.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// TOML file with any of the settings below (keys as the long flags, with `_`).
+    #[arg(long, global = true, env = "HOINGHI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the server's state (keys, certificate); created if missing.
+    #[arg(long, global = true, env = "HOINGHI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HS256 signing key for join tokens [default: DATA_DIR/jwt.key, created on first run].
+    #[arg(long, global = true, env = "HOINGHI_JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
+}
+
+/// Flags of the server.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTP(S) listen address [default: 0.0.0.0:8443].
+    #[arg(long, env = "HOINGHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The one UDP port all media uses (0 picks a free one) [default: 40000].
+    #[arg(long, env = "HOINGHI_MEDIA_PORT")]
+    pub media_port: Option<u16>,
+    /// Address(es) advertised to room terminals as the media candidate, comma-separated
+    /// [default: the listen address if it is specific, else this machine's first
+    /// non-loopback IPv4 address].
+    #[arg(long, env = "HOINGHI_PUBLIC_IP", value_delimiter = ',')]
+    pub public_ip: Vec<IpAddr>,
+    /// HTTPS: `auto` serves plain HTTP on loopback and HTTPS elsewhere.
+    #[arg(long, env = "HOINGHI_TLS", value_enum)]
+    pub tls: Option<TlsMode>,
+    /// PEM certificate chain for HTTPS [default: a self-signed one in DATA_DIR].
+    #[arg(long, env = "HOINGHI_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "HOINGHI_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "HOINGHI_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a join token signed with the server's key.
+    Token {
+        /// The room.
+        #[arg(long)]
+        room: String,
+        /// The participant's identity (a room terminal's id).
+        #[arg(long)]
+        identity: String,
+        /// The display name shown on tiles.
+        #[arg(long)]
+        name: String,
+        /// Refuse publishing (receive only).
+        #[arg(long)]
+        no_publish: bool,
+        /// Refuse receiving (send only).
+        #[arg(long)]
+        no_subscribe: bool,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+        ttl: u64,
+    },
+}
+
+/// When to serve HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// HTTPS unless the listen address is loopback.
+    Auto,
+    /// Always HTTPS.
+    On,
+    /// Never HTTPS (only sensible behind a TLS-terminating proxy or on loopback).
+    Off,
+}
+
+/// Log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The config file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub media_port: Option<u16>,
+    #[serde(default)]
+    pub public_ip: Vec<IpAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub jwt_key_file: Option<PathBuf>,
+    pub tls: Option<TlsMode>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+}
+
+/// Errors reading the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line.
+        message: String,
+    },
+    /// A certificate without its key or the reverse.
+    #[error("tls_cert and tls_key must be given together")]
+    HalfTls,
+}
+
+/// The settings in force, after merging flags, environment, file and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub media_port: u16,
+    /// Empty: detect.
+    pub public_ips: Vec<IpAddr>,
+    pub data_dir: PathBuf,
+    pub jwt_key_file: PathBuf,
+    pub tls: TlsMode,
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Merge flags (which clap already merged with the environment) over the config
+    /// file over the defaults.
+    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = common
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("hoinghi-data"));
+        let jwt_key_file = common
+            .jwt_key_file
+            .clone()
+            .or(file.jwt_key_file)
+            .unwrap_or_else(|| data_dir.join("jwt.key"));
+        let tls_files = match (
+            serve.tls_cert.clone().or(file.tls_cert),
+            serve.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err(ConfigError::HalfTls),
+        };
+        Ok(Settings {
+            listen: serve.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
+            media_port: serve
+                .media_port
+                .or(file.media_port)
+                .unwrap_or(DEFAULT_MEDIA_PORT),
+            public_ips: if serve.public_ip.is_empty() {
+                file.public_ip
+            } else {
+                serve.public_ip.clone()
+            },
+            data_dir,
+            jwt_key_file,
+            tls: serve.tls.or(file.tls).unwrap_or(TlsMode::Auto),
+            tls_files,
+            log_format: serve
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+        })
+    }
+
+    /// Whether HTTPS is served.
+    pub fn use_tls(&self) -> bool {
+        match self.tls {
+            TlsMode::On => true,
+            TlsMode::Off => false,
+            TlsMode::Auto => !self.listen.ip().is_loopback(),
+        }
+    }
+
+    /// The media candidate addresses: configured, else the listen address when it is
+    /// specific, else the first non-loopback IPv4 interface, else loopback.
+    pub fn media_ips(&self) -> Vec<IpAddr> {
+        if !self.public_ips.is_empty() {
+            return self.public_ips.clone();
+        }
+        if !self.listen.ip().is_unspecified() {
+            return vec![self.listen.ip()];
+        }
+        let detected = if_addrs::get_if_addrs().ok().and_then(|addrs| {
+            addrs
+                .into_iter()
+                .map(|a| a.ip())
+                .find(|ip| ip.is_ipv4() && !ip.is_loopback() && !ip.is_unspecified())
+        });
+        vec![detected.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("hoinghi").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "media_port = 5000\nlisten = \"127.0.0.1:9000\"\ntls = \"on\"\n",
+        )
+        .unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap(), "--media-port", "6000"]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        assert_eq!(s.media_port, 6000);
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+        assert!(s.use_tls());
+        assert_eq!(s.jwt_key_file, PathBuf::from("hoinghi-data/jwt.key"));
+
+        std::fs::write(&file, "media_prot = 5000\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap()]);
+        let err = Settings::resolve(&cli.common, &cli.serve)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("media_prot"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn loopback_is_plain_http_by_default_and_advertised_as_is() {
+        let cli = parse(&["--listen", "127.0.0.1:0"]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        assert!(!s.use_tls());
+        assert_eq!(s.media_ips(), vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn token_subcommand_and_bad_flags() {
+        let cli = parse(&[
+            "token",
+            "--room",
+            "r",
+            "--identity",
+            "i",
+            "--name",
+            "n",
+            "--no-publish",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token {
+                no_publish: true,
+                ttl: DEFAULT_TOKEN_TTL_SECS,
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from(["hoinghi", "token", "--room", "r"]).is_err());
+        assert!(Cli::try_parse_from(["hoinghi", "--media-port", "x"]).is_err());
+        assert!(Cli::try_parse_from([
+            "hoinghi",
+            "token",
+            "--room",
+            "r",
+            "--identity",
+            "i",
+            "--name",
+            "n",
+            "--ttl",
+            "0"
+        ])
+        .is_err());
+    }
+}

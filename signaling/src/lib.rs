@@ -1,0 +1,53 @@
+//! The server: WebSocket signaling, join tokens, the web client, and the SFU embedded
+//! in-process. `main.rs` parses settings and calls [`server::start`].
+
+pub mod auth;
+pub mod config;
+pub mod protocol;
+pub mod server;
+mod session;
+pub mod tls;
+mod web;
+
+use std::sync::Arc;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use auth::JwtKeys;
+use sfu::SfuHandle;
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The media engine.
+    pub sfu: SfuHandle,
+    /// Join-token keys.
+    pub keys: JwtKeys,
+}
+
+/// The whole HTTP application.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/ws", get(websocket))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(web::router())
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+    ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
+        .max_frame_size(protocol::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| session::run(socket, state))
+}

@@ -1,0 +1,153 @@
+//! Starting the server: data directory, keys, media engine, HTTP(S) listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum_server::tls_rustls::RustlsConfig;
+use sfu::driver::DriverConfig;
+use sfu::SfuHandle;
+
+use crate::auth::{JwtKeys, KeyError};
+use crate::config::Settings;
+use crate::tls::{self, TlsError};
+use crate::{app, AppState};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// The signing key.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The certificate.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The certificate files could not be loaded.
+    #[error("loading the TLS certificate: {0}")]
+    TlsLoad(std::io::Error),
+    /// A socket could not be bound.
+    #[error("binding {what} {addr}: {source}")]
+    Bind {
+        /// Which socket.
+        what: &'static str,
+        /// Where.
+        addr: SocketAddr,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+pub struct Running {
+    /// Where HTTP(S) listens.
+    pub http_addr: SocketAddr,
+    /// The advertised media address.
+    pub media_addr: SocketAddr,
+    /// The URL to open (loopback when listening on all interfaces is reachable there).
+    pub url: String,
+    /// The media engine, for tests and metrics.
+    pub sfu: SfuHandle,
+}
+
+/// Bind everything and return the server and the future that serves HTTP until it fails.
+pub async fn start(
+    settings: &Settings,
+) -> Result<(Running, impl Future<Output = std::io::Result<()>>), StartError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+    let keys = JwtKeys::load_or_create(&settings.jwt_key_file)?;
+    let media_ips = settings.media_ips();
+    let media_bind = SocketAddr::new(
+        if settings.listen.ip().is_loopback() {
+            settings.listen.ip()
+        } else {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        },
+        settings.media_port,
+    );
+    let sfu = SfuHandle::start(DriverConfig {
+        bind: media_bind,
+        public_ips: media_ips.clone(),
+    })
+    .await
+    .map_err(|source| StartError::Bind {
+        what: "media UDP port",
+        addr: media_bind,
+        source,
+    })?;
+
+    let listener =
+        std::net::TcpListener::bind(settings.listen).map_err(|source| StartError::Bind {
+            what: "HTTP listener",
+            addr: settings.listen,
+            source,
+        })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| StartError::Bind {
+            what: "HTTP listener",
+            addr: settings.listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        what: "HTTP listener",
+        addr: settings.listen,
+        source,
+    })?;
+    let state = Arc::new(AppState {
+        sfu: sfu.clone(),
+        keys,
+    });
+    let router = app(state).into_make_service();
+    let tls = settings.use_tls();
+    let host = if http_addr.ip().is_unspecified() {
+        media_ips[0]
+    } else {
+        http_addr.ip()
+    };
+    let url = format!(
+        "{}://{}/",
+        if tls { "https" } else { "http" },
+        SocketAddr::new(host, http_addr.port())
+    );
+    let running = Running {
+        http_addr,
+        media_addr: sfu.media_addr(),
+        url,
+        sfu,
+    };
+
+    let serve: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = if tls {
+        let (cert, key) = match &settings.tls_files {
+            Some((c, k)) => (c.clone(), k.clone()),
+            None => {
+                let p = tls::self_signed(&settings.data_dir, &media_ips)?;
+                (p.cert, p.key)
+            }
+        };
+        let config = RustlsConfig::from_pem_file(cert, key)
+            .await
+            .map_err(StartError::TlsLoad)?;
+        let server = axum_server::from_tcp_rustls(listener, config);
+        Box::pin(server.serve(router))
+    } else {
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| StartError::Bind {
+                what: "HTTP listener",
+                addr: http_addr,
+                source,
+            })?;
+        Box::pin(async move { axum::serve(listener, router).await })
+    };
+    Ok((running, serve))
+}
