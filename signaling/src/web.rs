@@ -18,6 +18,7 @@ use crate::AppState;
 #[exclude = "node_modules/*"]
 #[exclude = "test/*"]
 #[exclude = "package*.json"]
+#[exclude = "tsconfig.json"]
 #[exclude = ".*"]
 struct Assets;
 

@@ -55,6 +55,7 @@ impl Sfu {
             layers,
             subscribers: Vec::new(),
             last_keyframe_request: None,
+            keyframe_pending: Vec::new(),
         };
         let summary = track.summary();
         p.tracks_in.push(track);
@@ -313,7 +314,8 @@ impl Sfu {
         }
     }
 
-    /// Send a PLI for one layer of a publication, at most once per [`KEYFRAME_RETRY`].
+    /// Ask the publisher for a keyframe of one layer: now if allowed, else as soon as
+    /// the throttle and its connection allow (see [`Sfu::flush_keyframe_requests`]).
     fn request_keyframe(
         &mut self,
         now: Instant,
@@ -328,23 +330,49 @@ impl Sfu {
         if t.kind != TrackKind::Video {
             return;
         }
-        if t.last_keyframe_request
-            .is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_RETRY)
+        if !t.keyframe_pending.contains(&layer) {
+            t.keyframe_pending.push(layer);
+        }
+        self.flush_keyframe_requests(now, publisher, mid);
+    }
+
+    /// Send the pending PLIs of a publication, at most once per [`KEYFRAME_RETRY`], and
+    /// only once the publisher's connection is up (str0m would drop RTCP before).
+    pub(crate) fn flush_keyframe_requests(
+        &mut self,
+        now: Instant,
+        publisher: ParticipantId,
+        mid: Mid,
+    ) {
+        let Some(p) = self.participants.get_mut(&publisher) else {
+            return;
+        };
+        if !p.publisher.connected {
+            return;
+        }
+        let Some(t) = p.track_in_mut(mid) else { return };
+        if t.keyframe_pending.is_empty()
+            || t.last_keyframe_request
+                .is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_RETRY)
         {
             return;
         }
         t.last_keyframe_request = Some(now);
+        let layers = std::mem::take(&mut t.keyframe_pending);
         let sent = self.with_rtc(publisher, PeerRole::Publisher, |rtc| {
-            match rtc.direct_api().stream_rx_by_mid(mid, layer) {
-                Some(rx) => {
+            let mut sent = 0;
+            for layer in layers {
+                if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, layer) {
                     rx.request_keyframe(KeyframeRequestKind::Pli);
-                    true
+                    sent += 1;
                 }
-                None => false,
             }
+            // str0m turns pending requests into RTCP on its next timeout.
+            let _ = rtc.handle_input(str0m::Input::Timeout(now));
+            sent
         });
-        if sent == Some(true) {
-            self.stats.keyframe_requests += 1;
+        if let Some(n) = sent.filter(|n| *n > 0) {
+            self.stats.keyframe_requests += n;
             self.mark_dirty(publisher, PeerRole::Publisher);
         }
     }

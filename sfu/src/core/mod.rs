@@ -463,3 +463,126 @@ fn summarize(p: &Participant) -> ParticipantSummary {
         tracks: p.tracks_in.iter().map(|t| t.summary()).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str) -> ParticipantInfo {
+        ParticipantInfo {
+            identity: name.into(),
+            name: name.into(),
+            grants: Grants {
+                publish: true,
+                subscribe: true,
+            },
+        }
+    }
+
+    fn sfu(now: Instant) -> Sfu {
+        Sfu::new(
+            SfuConfig {
+                candidates: vec!["198.18.0.1:3478".parse().unwrap()],
+                dtls_cert: None,
+            },
+            now,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_panic_in_one_participants_webrtc_state_removes_only_that_participant() {
+        let now = Instant::now();
+        let mut sfu = sfu(now);
+        let a = sfu.join(now, "r", info("a")).unwrap().participant_id;
+        let b = sfu.join(now, "r", info("b")).unwrap().participant_id;
+        while sfu.poll_notice().is_some() {}
+
+        let r: Option<()> = sfu.with_rtc(a, PeerRole::Subscriber, |_| panic!("invariant broken"));
+        assert!(r.is_none());
+        sfu.settle(now);
+
+        assert_eq!(sfu.room_members("r"), vec![b]);
+        let notices: Vec<_> = std::iter::from_fn(|| sfu.poll_notice()).collect();
+        assert!(
+            notices.contains(&(
+                a,
+                Notice::Removed {
+                    reason: LeaveReason::Failed
+                }
+            )),
+            "{notices:?}"
+        );
+        assert!(notices.contains(&(
+            b,
+            Notice::ParticipantLeft {
+                participant_id: a,
+                reason: LeaveReason::Failed
+            }
+        )));
+        assert_eq!(sfu.stats().participants_failed, 1);
+        // The survivor's state still works.
+        sfu.handle_timeout(now + Duration::from_secs(1));
+        assert_eq!(sfu.stats().participants, 1);
+    }
+
+    #[test]
+    fn the_same_identity_joining_again_replaces_the_first() {
+        let now = Instant::now();
+        let mut sfu = sfu(now);
+        let first = sfu.join(now, "r", info("room-7")).unwrap().participant_id;
+        let other = sfu.join(now, "r", info("room-8")).unwrap().participant_id;
+        while sfu.poll_notice().is_some() {}
+        let second = sfu.join(now, "r", info("room-7")).unwrap();
+        assert_eq!(second.others.len(), 1, "the replaced one is not listed");
+        assert_eq!(sfu.room_members("r"), vec![other, second.participant_id]);
+        let notices: Vec<_> = std::iter::from_fn(|| sfu.poll_notice()).collect();
+        assert!(notices.contains(&(
+            first,
+            Notice::Removed {
+                reason: LeaveReason::Replaced
+            }
+        )));
+        assert!(notices.contains(&(
+            other,
+            Notice::ParticipantLeft {
+                participant_id: first,
+                reason: LeaveReason::Replaced
+            }
+        )));
+    }
+
+    #[test]
+    fn signaling_errors_are_precise() {
+        let now = Instant::now();
+        let mut sfu = sfu(now);
+        let a = sfu.join(now, "r", info("a")).unwrap().participant_id;
+        assert!(matches!(
+            sfu.handle_publish_offer(now, a, "not sdp"),
+            Err(SfuError::BadSdp(_))
+        ));
+        assert!(matches!(
+            sfu.handle_publish_offer(now, ParticipantId(999), "v=0"),
+            Err(SfuError::UnknownParticipant(_))
+        ));
+        assert!(matches!(
+            sfu.handle_candidate(a, PeerRole::Publisher, "candidate:garbage"),
+            Err(SfuError::BadCandidate(_))
+        ));
+        assert!(sfu.handle_candidate(a, PeerRole::Publisher, "").is_ok());
+        // The first subscriber offer is outstanding; a second answer has none.
+        while sfu.poll_notice().is_some() {}
+        assert!(matches!(
+            sfu.handle_subscribe_answer(now, a, "v=0\r\n"),
+            Err(SfuError::BadSdp(_))
+        ));
+        assert!(Sfu::new(
+            SfuConfig {
+                candidates: vec![],
+                dtls_cert: None
+            },
+            now
+        )
+        .is_err());
+    }
+}

@@ -21,6 +21,8 @@ pub(crate) struct Peer {
     /// Queued in `Sfu::dirty` for polling.
     pub dirty: bool,
     pub ice_disconnected_since: Option<Instant>,
+    /// ICE and DTLS are up: media written now reaches the client.
+    pub connected: bool,
 }
 
 impl Peer {
@@ -30,6 +32,7 @@ impl Peer {
             timeout: now,
             dirty: false,
             ice_disconnected_since: None,
+            connected: false,
         }
     }
 }
@@ -46,6 +49,9 @@ pub(crate) struct TrackIn {
     pub subscribers: Vec<(ParticipantId, Mid)>,
     /// When a keyframe was last asked of the publisher, to throttle PLIs.
     pub last_keyframe_request: Option<Instant>,
+    /// Layers a keyframe was asked for and not yet requested from the publisher
+    /// (throttled, or the publisher not connected yet).
+    pub keyframe_pending: Vec<Option<Rid>>,
 }
 
 impl TrackIn {

@@ -215,6 +215,9 @@ impl Sfu {
             }
             Event::Connected => {
                 tracing::info!(participant = %id, ?role, "connected");
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.peer_mut(role).connected = true;
+                }
                 if role == PeerRole::Subscriber {
                     self.request_keyframes_for(now, id);
                 }
@@ -260,6 +263,19 @@ impl Sfu {
             .collect();
         for id in ids {
             self.request_keyframes_for(now, id);
+        }
+        let pending: Vec<(ParticipantId, str0m::media::Mid)> = self
+            .participants
+            .values()
+            .flat_map(|p| {
+                p.tracks_in
+                    .iter()
+                    .filter(|t| !t.keyframe_pending.is_empty())
+                    .map(|t| (p.id, t.mid))
+            })
+            .collect();
+        for (id, mid) in pending {
+            self.flush_keyframe_requests(now, id, mid);
         }
     }
 }

@@ -1,0 +1,77 @@
+// Entry point of join.html: reads the token from the URL fragment, joins, and
+// connects the session's events to the view. Also exposes `window.hoinghi`
+// for end-to-end tests and for the technician's browser console.
+
+import { Session } from './session.js';
+import { RoomView } from './ui.js';
+
+/**
+ * The join token from `#token=JWT` (also accepts a bare `#JWT`).
+ * @param {string} hash `location.hash`
+ * @returns {string | null}
+ */
+export function tokenFromHash(hash) {
+  const fragment = hash.replace(/^#/, '');
+  if (!fragment) return null;
+  const token = new URLSearchParams(fragment).get('token');
+  if (token) return token.trim();
+  return fragment.includes('=') ? null : decodeURIComponent(fragment).trim();
+}
+
+/**
+ * @template T
+ * @param {Event} ev
+ * @returns {T}
+ */
+function detail(ev) {
+  return /** @type {CustomEvent<T>} */ (ev).detail;
+}
+
+function main() {
+  const view = new RoomView();
+  const token = tokenFromHash(location.hash);
+
+  /** @type {Session | null} */
+  let session = null;
+  /** @type {any} */ (window).hoinghi = {
+    get session() {
+      return session;
+    },
+    stats: async () => (session ? session.stats() : { inbound: [], outbound: [] }),
+    roster: () => view.roster(),
+  };
+
+  if (!token) {
+    view.setState('failed');
+    view.showError('missing_token');
+    return;
+  }
+
+  session = new Session({ token });
+  session.addEventListener('state', (ev) => view.setState(detail(ev).state));
+  session.addEventListener('joined', (ev) => view.setRoom(detail(ev).room ?? ''));
+  session.addEventListener('participantadded', (ev) => view.upsertParticipant(detail(ev).participant));
+  session.addEventListener('participantupdated', (ev) => view.upsertParticipant(detail(ev).participant));
+  session.addEventListener('participantremoved', (ev) => view.removeParticipant(detail(ev).participantId));
+  session.addEventListener('stream', (ev) => {
+    const { participantId, stream } = detail(ev);
+    view.setStream(participantId, stream);
+  });
+  session.addEventListener('localstream', (ev) => view.setLocalStream(detail(ev).stream));
+  session.addEventListener('warning', (ev) => view.showWarning(detail(ev).code));
+  session.addEventListener('error', (ev) => {
+    const { code, message } = detail(ev);
+    view.showError(code, message);
+  });
+
+  view.addEventListener('leave', () => session?.leave());
+  view.addEventListener('rejoin', () => location.reload());
+  // A kiosk that is switched off or navigated away says goodbye.
+  window.addEventListener('pagehide', () => session?.leave());
+  // A new link pasted into the address bar joins with the new token.
+  window.addEventListener('hashchange', () => location.reload());
+
+  session.start();
+}
+
+main();
