@@ -5,6 +5,7 @@
 
 import { SignalingChannel, CloseCode } from './protocol.js';
 import { Roster } from './roster.js';
+import { VIDEO_CODECS, preferVideoCodec } from './codecs.js';
 
 /** Reconnect backoff: 1 s, 2 s, 4 s, … capped at 10 s. */
 const BACKOFF_START_MS = 1_000;
@@ -26,11 +27,14 @@ const FATAL_ERRORS = new Set(['invalid_token', 'token_expired']);
  * @typedef {import('./protocol.js').Message} Message
  * @typedef {import('./protocol.js').WireParticipant} WireParticipant
  * @typedef {import('./roster.js').Participant} Participant
+ * @typedef {import('./codecs.js').VideoCodecName} VideoCodecName
  * @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed'} SessionState
  * @typedef {{participantId: string | null, trackId: string, kind: string,
  *            packetsReceived: number, packetsLost: number, framesDecoded: number,
- *            bytesReceived: number, jitter: number, freezeCount: number}} InboundStats
- * @typedef {{kind: string, packetsSent: number, framesEncoded: number}} OutboundStats
+ *            bytesReceived: number, jitter: number, freezeCount: number,
+ *            codec: string | null}} InboundStats `codec` is the mimeType, e.g. `video/H264`
+ * @typedef {{kind: string, packetsSent: number, framesEncoded: number,
+ *            codec: string | null}} OutboundStats
  */
 
 /**
@@ -61,6 +65,8 @@ export class Session extends EventTarget {
   #signalingUrl;
   /** @type {RTCConfiguration} */
   #rtcConfig;
+  /** @type {VideoCodecName | null} */
+  #videoCodec;
   /** @type {SignalingChannel | null} */
   #channel = null;
   /** Bumped on every teardown; callbacks of an older epoch do nothing. */
@@ -87,11 +93,14 @@ export class Session extends EventTarget {
    * @param {string} options.token the join JWT
    * @param {string} [options.signalingUrl] defaults to `/ws` on this host
    * @param {RTCConfiguration} [options.rtcConfig]
+   * @param {VideoCodecName | null} [options.videoCodec] the codec to publish video in,
+   *   if the browser has it; by default the browser's own choice
    */
-  constructor({ token, signalingUrl, rtcConfig = {} }) {
+  constructor({ token, signalingUrl, rtcConfig = {}, videoCodec = null }) {
     super();
     this.#token = token;
     this.#signalingUrl = signalingUrl;
+    this.#videoCodec = videoCodec;
     this.#rtcConfig = { iceServers: [], bundlePolicy: 'max-bundle', ...rtcConfig };
   }
 
@@ -126,6 +135,8 @@ export class Session extends EventTarget {
     const inbound = [];
     /** @type {OutboundStats[]} */
     const outbound = [];
+    /** @param {RTCStatsReport} report @param {any} s */
+    const codecOf = (report, s) => (s.codecId ? (report.get(s.codecId)?.mimeType ?? null) : null);
     if (this.subscriber) {
       const report = await this.subscriber.getStats();
       report.forEach((s) => {
@@ -141,6 +152,7 @@ export class Session extends EventTarget {
           bytesReceived: s.bytesReceived ?? 0,
           jitter: s.jitter ?? 0,
           freezeCount: s.freezeCount ?? 0,
+          codec: codecOf(report, s),
         });
       });
     }
@@ -148,7 +160,12 @@ export class Session extends EventTarget {
       const report = await this.publisher.getStats();
       report.forEach((s) => {
         if (s.type !== 'outbound-rtp') return;
-        outbound.push({ kind: s.kind, packetsSent: s.packetsSent ?? 0, framesEncoded: s.framesEncoded ?? 0 });
+        outbound.push({
+          kind: s.kind,
+          packetsSent: s.packetsSent ?? 0,
+          framesEncoded: s.framesEncoded ?? 0,
+          codec: codecOf(report, s),
+        });
       });
     }
     return { inbound, outbound };
@@ -426,12 +443,32 @@ export class Session extends EventTarget {
     // Audio first: it matters most, and the server's track ids follow this order.
     const tracks = [...this.localStream.getAudioTracks(), ...this.localStream.getVideoTracks()];
     for (const track of tracks) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.localStream] });
+      if (track.kind === 'video' && this.#videoCodec) this.#preferCodec(transceiver, this.#videoCodec);
     }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     if (epoch !== this.#epoch) return;
     this.#channel?.send({ type: 'publish_offer', sdp: pc.localDescription?.sdp ?? offer.sdp });
+  }
+
+  /**
+   * Offers `codec` first on a video transceiver; the browser's default order if it lacks it.
+   * @param {RTCRtpTransceiver} transceiver
+   * @param {VideoCodecName} codec
+   */
+  #preferCodec(transceiver, codec) {
+    const available = RTCRtpSender.getCapabilities?.('video')?.codecs ?? [];
+    const ordered = preferVideoCodec(available, codec);
+    if (!ordered) {
+      console.warn(`hoinghi: this browser cannot send ${VIDEO_CODECS[codec]}; using its default video codec`);
+      return;
+    }
+    try {
+      transceiver.setCodecPreferences(ordered);
+    } catch (err) {
+      console.warn(`hoinghi: cannot prefer ${VIDEO_CODECS[codec]}; using the default video codec`, err);
+    }
   }
 
   /**

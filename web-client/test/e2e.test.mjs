@@ -129,7 +129,8 @@ const terminals = [];
  * Opens a room terminal in its own browser context (its own camera permission and storage).
  * @param {string} label
  * @param {string} token
- * @param {{beforeJoin?: (term: Terminal) => Promise<unknown>}} [options]
+ * @param {{beforeJoin?: (term: Terminal) => Promise<unknown>, fragment?: Record<string, string>}} [options]
+ *   `fragment`: more URL fragment parameters after the token, e.g. `{codec: 'h264'}`
  * @returns {Promise<Terminal>}
  */
 async function openTerminal(label, token, options = {}) {
@@ -150,7 +151,8 @@ async function openTerminal(label, token, options = {}) {
   page.on('requestfailed', (req) => record(`[requestfailed] ${req.url()} ${req.failure()?.errorText}`));
   terminals.push(term);
   if (options.beforeJoin) await options.beforeJoin(term);
-  await page.goto(`${baseUrl}/join#token=${token}`);
+  const extra = new URLSearchParams(options.fragment ?? {}).toString();
+  await page.goto(`${baseUrl}/join#token=${token}${extra ? `&${extra}` : ''}`);
   return term;
 }
 
@@ -249,10 +251,10 @@ function formatStats(stats) {
     ...stats.inbound.map(
       (/** @type {any} */ s) =>
         `  in  ${s.kind} from ${s.participantId} (${s.trackId}): packets ${s.packetsReceived}, lost ${s.packetsLost}, ` +
-        `frames ${s.framesDecoded}, bytes ${s.bytesReceived}, jitter ${s.jitter}, freezes ${s.freezeCount}`,
+        `frames ${s.framesDecoded}, bytes ${s.bytesReceived}, jitter ${s.jitter}, freezes ${s.freezeCount}, codec ${s.codec}`,
     ),
     ...stats.outbound.map(
-      (/** @type {any} */ s) => `  out ${s.kind}: packets ${s.packetsSent}, frames ${s.framesEncoded}`,
+      (/** @type {any} */ s) => `  out ${s.kind}: packets ${s.packetsSent}, frames ${s.framesEncoded}, codec ${s.codec}`,
     ),
   ];
   return lines.length ? lines.join('\n') : '  (no RTP streams)';
@@ -506,3 +508,63 @@ test('a terminal rejoins by itself after its connection drops; joining elsewhere
     await screenshot(e, 'replaced');
   }),
 );
+
+test('a room publishing H.264 and a room publishing VP8 decode each other', { timeout: 120_000 }, () =>
+  withDiagnostics(async () => {
+    const room = 'room-codecs';
+    const h = await openTerminal('H264', await makeToken({ room, identity: 'room-h264', name: 'Phòng họp H.264' }), {
+      fragment: { codec: 'h264' },
+    });
+    const v = await openTerminal('VP8', await makeToken({ room, identity: 'room-vp8', name: 'Phòng họp VP8' }), {
+      fragment: { codec: 'vp8' },
+    });
+    const [hId, vId] = [await selfIdOf(h), await selfIdOf(v)];
+    await receivesFrom(v, hId);
+    await receivesFrom(h, vId);
+
+    // Each side sends in the codec it asked for, and the other side decodes exactly that.
+    for (const [term, mime] of /** @type {const} */ ([[h, 'video/H264'], [v, 'video/VP8']])) {
+      await eventually(
+        `${term.label} sends video as ${mime}`,
+        async () => (await statsOf(term)).outbound.some((s) => s.kind === 'video' && s.codec === mime && s.framesEncoded > 0),
+        MEDIA_DEADLINE_MS,
+        async () => `last stats of ${term.label}:\n${formatStats(term.lastStats)}\n${await publisherSdp(term)}`,
+      );
+    }
+    for (const [term, from, mime] of /** @type {const} */ ([[v, hId, 'video/H264'], [h, vId, 'video/VP8']])) {
+      await eventually(
+        `${term.label} decodes ${from}'s video as ${mime}`,
+        async () => {
+          const video = (await statsOf(term)).inbound.filter((s) => s.participantId === from && s.kind === 'video');
+          return video.length === 1 && video[0].codec === mime && video[0].framesDecoded > 0;
+        },
+        MEDIA_DEADLINE_MS,
+        () => `last inbound of ${term.label}:\n${formatStats(term.lastStats)}`,
+      );
+    }
+    await screenshot(v, 'codecs-VP8-sees-H264');
+  }),
+);
+
+/**
+ * The video lines of a terminal's publisher offer and the server's answer, for failure messages.
+ * @param {Terminal} term
+ */
+async function publisherSdp(term) {
+  return term.page.evaluate(() => {
+    const pc = /** @type {any} */ (window).hoinghi.session?.publisher;
+    /** @param {string | undefined} sdp */
+    const video = (sdp) => {
+      const lines = (sdp ?? '').split(/\r?\n/);
+      const start = lines.findIndex((l) => l.startsWith('m=video'));
+      if (start < 0) return '  (no m=video)';
+      const end = lines.findIndex((l, i) => i > start && l.startsWith('m='));
+      return lines
+        .slice(start, end < 0 ? undefined : end)
+        .filter((l) => /^(m=|a=rtpmap|a=fmtp)/.test(l))
+        .map((l) => `  ${l}`)
+        .join('\n');
+    };
+    return `publisher offer:\n${video(pc?.localDescription?.sdp)}\nserver answer:\n${video(pc?.remoteDescription?.sdp)}`;
+  });
+}

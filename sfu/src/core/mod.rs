@@ -218,14 +218,15 @@ impl Sfu {
             id,
             room: room.clone(),
             info,
-            publisher: Peer::new(self.new_rtc(now), now),
-            subscriber: Peer::new(self.new_rtc(now), now),
+            publisher: Peer::new(self.new_rtc(now, false), now),
+            subscriber: Peer::new(self.new_rtc(now, false), now),
             tracks_in: Vec::new(),
             tracks_out: Vec::new(),
             next_track: 0,
             pending_offer: None,
             queued: Vec::new(),
             offered: Vec::new(),
+            publisher_offered: false,
         };
         let summary = summarize(&participant);
         let members = &mut self.rooms.entry(room.clone()).or_default().members;
@@ -289,6 +290,16 @@ impl Sfu {
         }
         let offer = str0m::change::SdpOffer::from_sdp_string(sdp)
             .map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        if !p.publisher_offered {
+            // Nothing has used the publisher connection yet: shape it to the offer.
+            p.publisher_offered = true;
+            if negotiation::prefers_h264(sdp) {
+                let rtc = self.new_rtc(now, true);
+                if let Some(p) = self.participants.get_mut(&id) {
+                    p.publisher = Peer::new(rtc, now);
+                }
+            }
+        }
         let answer = self.with_rtc(id, PeerRole::Publisher, |rtc| {
             rtc.sdp_api().accept_offer(offer)
         });
@@ -391,16 +402,22 @@ impl Sfu {
             .unwrap_or_default()
     }
 
-    fn new_rtc(&self, now: Instant) -> Rtc {
-        let mut rtc = Rtc::builder()
+    /// A peer connection of ours. str0m answers in its own codec order, and a browser
+    /// sends with the answer's first codec, so a publisher that prefers H.264 gets an
+    /// `Rtc` that lists H.264 first.
+    fn new_rtc(&self, now: Instant, h264_first: bool) -> Rtc {
+        let builder = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_dtls_cert(self.dtls_cert.clone())
             .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
-            .build(now);
+            .enable_opus(true, false);
+        let builder = if h264_first {
+            builder.enable_h264(true).enable_vp8(true)
+        } else {
+            builder.enable_vp8(true).enable_h264(true)
+        };
+        let mut rtc = builder.build(now);
         for c in &self.config.candidates {
             // Validated in `Sfu::new`.
             if let Ok(c) = Candidate::host(*c, "udp") {

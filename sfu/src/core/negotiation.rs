@@ -146,3 +146,48 @@ impl Sfu {
         }
     }
 }
+
+/// Whether the first video m-line of an SDP lists H.264 before VP8.
+pub(crate) fn prefers_h264(sdp: &str) -> bool {
+    let mut lines = sdp.lines().map(str::trim);
+    let Some(m) = lines.by_ref().find(|l| l.starts_with("m=video ")) else {
+        return false;
+    };
+    let order: Vec<&str> = m.split_whitespace().skip(3).collect();
+    let mut names: Vec<(&str, String)> = Vec::new();
+    for l in lines.take_while(|l| !l.starts_with("m=")) {
+        if let Some(rest) = l.strip_prefix("a=rtpmap:") {
+            if let Some((pt, name)) = rest.split_once(' ') {
+                let codec = name.split('/').next().unwrap_or("").to_ascii_uppercase();
+                names.push((pt, codec));
+            }
+        }
+    }
+    for pt in order {
+        match names
+            .iter()
+            .find(|(p, _)| *p == pt)
+            .map(|(_, n)| n.as_str())
+        {
+            Some("H264") => return true,
+            Some("VP8") => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefers_h264;
+
+    #[test]
+    fn codec_order_of_the_first_video_section() {
+        let h264 = "v=0\r\nm=audio 9 X 111\r\na=rtpmap:111 opus/48000/2\r\nm=video 9 X 108 96\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:108 H264/90000\r\n";
+        assert!(prefers_h264(h264));
+        let vp8 = "v=0\r\nm=video 9 X 96 97 108\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:108 H264/90000\r\n";
+        assert!(!prefers_h264(vp8));
+        assert!(!prefers_h264("v=0\r\nm=audio 9 X 111\r\n"));
+        assert!(!prefers_h264(""));
+    }
+}

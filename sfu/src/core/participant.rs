@@ -106,6 +106,8 @@ pub(crate) struct Participant {
     pub queued: Vec<SubChange>,
     /// Subscriber mids added by the pending offer (rolled back if it is refused).
     pub offered: Vec<Mid>,
+    /// Whether a publisher offer has been seen (the first one shapes the codec order).
+    pub publisher_offered: bool,
 }
 
 impl Participant {
