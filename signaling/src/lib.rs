@@ -47,7 +47,9 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
-    ws.max_message_size(protocol::MAX_MESSAGE_BYTES)
-        .max_frame_size(protocol::MAX_MESSAGE_BYTES)
+    // The transport allows more than the protocol so that an oversized message is
+    // answered with `bad_message` by the session instead of dropping the connection.
+    ws.max_message_size(protocol::MAX_TRANSPORT_BYTES)
+        .max_frame_size(protocol::MAX_TRANSPORT_BYTES)
         .on_upgrade(move |socket| session::run(socket, state))
 }

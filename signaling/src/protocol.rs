@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// Largest text frame accepted, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Largest frame the WebSocket accepts at all; larger ones drop the connection.
+pub const MAX_TRANSPORT_BYTES: usize = 4 * MAX_MESSAGE_BYTES;
 
 /// Which of a client's two peer connections a candidate belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
