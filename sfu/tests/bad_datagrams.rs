@@ -7,19 +7,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use sim::{Sim, ALL};
+use sim::Sim;
 use str0m::media::MediaKind;
 
 #[test]
 fn garbage_is_counted_and_forwarding_continues() {
-    let mut sim = Sim::new(7);
-    let a = sim.join("a", "room", ALL);
-    let b = sim.join("b", "room", ALL);
-    sim.publish(a);
-    assert!(sim.run_until(Duration::from_secs(5), |s| s
-        .received(b, a, MediaKind::Video)
-        .keyframes
-        > 0));
+    let (mut sim, a, b) = Sim::publishing_pair(7);
     let before = sim.received(b, a, MediaKind::Audio).packets;
     let stats0 = sim.sfu.stats();
 

@@ -6,19 +6,12 @@ mod sim;
 
 use std::time::Duration;
 
-use sim::{Sim, ALL};
+use sim::Sim;
 use str0m::media::MediaKind;
 
 #[test]
 fn nacked_video_is_retransmitted() {
-    let mut sim = Sim::new(6);
-    let a = sim.join("a", "room", ALL);
-    let b = sim.join("b", "room", ALL);
-    sim.publish(a);
-    assert!(sim.run_until(Duration::from_secs(5), |s| s
-        .received(b, a, MediaKind::Video)
-        .keyframes
-        > 0));
+    let (mut sim, a, b) = Sim::publishing_pair(6);
     let start_video = sim.received(b, a, MediaKind::Video);
     let start_audio = sim.received(b, a, MediaKind::Audio);
 

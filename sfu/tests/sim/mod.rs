@@ -139,6 +139,20 @@ impl Sim {
         }
     }
 
+    /// Two clients in one room, `a` publishing and `b` already showing its video:
+    /// returns (sim, a, b).
+    pub fn publishing_pair(seed: u64) -> (Sim, usize, usize) {
+        let mut sim = Sim::new(seed);
+        let a = sim.join("a", "room", ALL);
+        let b = sim.join("b", "room", ALL);
+        sim.publish(a);
+        let shown = sim.run_until(Duration::from_secs(5), |s| {
+            s.received(b, a, MediaKind::Video).keyframes > 0
+        });
+        assert!(shown, "b never received a's video");
+        (sim, a, b)
+    }
+
     /// Join a client; returns its index.
     pub fn join(&mut self, name: &str, room: &str, grants: Grants) -> usize {
         let i = self.clients.len();
