@@ -39,6 +39,15 @@ pub struct CommonArgs {
     /// HS256 signing key for join tokens [default: DATA_DIR/jwt.key, created on first run].
     #[arg(long, global = true, env = "HOINGHI_JWT_KEY_FILE")]
     pub jwt_key_file: Option<PathBuf>,
+    /// Database: `postgres://user:password@host/db`, or `sqlite://FILE`; also read from
+    /// `DATABASE_URL` [default: SQLite in DATA_DIR/hoinghi.db, created on first run].
+    #[arg(
+        long,
+        global = true,
+        env = "HOINGHI_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
 }
 
 /// Flags of the server.
@@ -67,6 +76,10 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "HOINGHI_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Password of the first administrator (`admin`), created on first run when there is
+    /// no staff account [default: a random one, printed once].
+    #[arg(long, env = "HOINGHI_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 }
 
 /// Subcommands.
@@ -93,6 +106,24 @@ pub enum Command {
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
         ttl: u64,
     },
+    /// Seed an empty registry with a demonstration province: organisation units on
+    /// several levels and 78 room terminals, whose credentials are printed once.
+    DemoData {
+        /// Write the terminals' credentials to this new file (mode 0600) instead of
+        /// standard output.
+        #[arg(long)]
+        credentials_file: Option<PathBuf>,
+    },
+}
+
+/// A setting that must not appear in logs or debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 /// When to serve HTTPS.
@@ -131,6 +162,8 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    pub database_url: Option<String>,
+    pub admin_password: Option<String>,
 }
 
 /// Errors reading the settings.
@@ -169,6 +202,10 @@ pub struct Settings {
     pub tls: TlsMode,
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub log_format: LogFormat,
+    /// None: SQLite in the data directory.
+    pub database_url: Option<Secret>,
+    /// The first administrator's password; None: a random one.
+    pub admin_password: Option<Secret>,
 }
 
 impl Settings {
@@ -216,6 +253,18 @@ impl Settings {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            database_url: common
+                .database_url
+                .clone()
+                .or_else(|| std::env::var("DATABASE_URL").ok())
+                .or(file.database_url)
+                .filter(|u| !u.is_empty())
+                .map(Secret),
+            admin_password: serve
+                .admin_password
+                .clone()
+                .or(file.admin_password)
+                .map(Secret),
         })
     }
 
@@ -289,6 +338,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("media_prot"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn database_url_from_flag_or_file_and_secrets_stay_out_of_debug() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "database_url = \"postgres://u:pw-in-file@db/h\"\nadmin_password = \"pw-admin\"\n",
+        )
+        .unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap()]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        // The environment would take precedence over the file.
+        let env_free = [
+            "DATABASE_URL",
+            "HOINGHI_DATABASE_URL",
+            "HOINGHI_ADMIN_PASSWORD",
+        ]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none());
+        if env_free {
+            assert_eq!(
+                s.database_url,
+                Some(Secret("postgres://u:pw-in-file@db/h".into()))
+            );
+            assert_eq!(s.admin_password, Some(Secret("pw-admin".into())));
+        }
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("pw-"), "{debug}");
+
+        let cli = parse(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            "sqlite://x.db",
+        ]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        assert_eq!(s.database_url, Some(Secret("sqlite://x.db".into())));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

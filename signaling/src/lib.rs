@@ -1,11 +1,18 @@
-//! The server: WebSocket signaling, join tokens, the web client, and the SFU embedded
-//! in-process. `main.rs` parses settings and calls [`server::start`].
+//! The server: WebSocket signaling, join tokens, the REST API over the registry's
+//! store, the web client, and the SFU embedded in-process. `main.rs` parses settings
+//! and calls [`server::start`].
 
+pub mod access;
+pub mod api;
 pub mod auth;
 pub mod config;
+pub mod credentials;
+pub mod demo;
 pub mod protocol;
+pub mod schedule;
 pub mod server;
 mod session;
+pub mod store;
 pub mod tls;
 mod web;
 
@@ -18,8 +25,11 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use access::SessionKeys;
+use api::LoginThrottle;
 use auth::JwtKeys;
 use sfu::SfuHandle;
+use store::Store;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -27,13 +37,22 @@ pub struct AppState {
     pub sfu: SfuHandle,
     /// Join-token keys.
     pub keys: JwtKeys,
+    /// The registry's database.
+    pub store: Store,
+    /// API session-token keys (staff and room terminals).
+    pub sessions: SessionKeys,
+    /// Failed staff logins, per username.
+    pub login_throttle: LoginThrottle,
 }
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>) -> Router {
+    let (api, doc) = api::routes();
     Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(api)
+        .merge(api::openapi_router(doc))
         .merge(web::router())
         .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(

@@ -1,4 +1,5 @@
-//! `hoinghi`: the server binary, and `hoinghi token` to make join tokens.
+//! `hoinghi`: the server binary, `hoinghi token` to make join tokens, and
+//! `hoinghi demo-data` to seed a demonstration province.
 
 use anyhow::Context;
 use clap::Parser;
@@ -29,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Some(Command::DemoData { credentials_file }) => {
+            demo_data(&settings, credentials_file.as_deref()).await
+        }
         None => serve(settings).await,
     }
 }
@@ -47,6 +51,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("starting the server")?;
     tracing::info!(http = %running.http_addr, media = %running.media_addr, "started");
+    if let Some(password) = &running.first_admin_password {
+        // Printed, never logged: logs are kept and shipped, this is shown once.
+        println!(
+            "hoinghi: first administrator created: username admin, password {password} \
+             (shown only now; change it after logging in)"
+        );
+    }
     println!("hoinghi: serving on {}", running.url);
     println!("hoinghi: media on udp {}", running.media_addr);
     println!(
@@ -58,5 +69,50 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         r = serving => r.context("serving HTTP")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
+    Ok(())
+}
+
+async fn demo_data(
+    settings: &Settings,
+    credentials_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let store = signaling::store::Store::open_in(
+        &settings.data_dir,
+        settings.database_url.as_ref().map(|u| u.0.as_str()),
+    )
+    .await
+    .context("opening the database")?;
+    let seeded = signaling::demo::seed(&store).await?;
+    let table = signaling::demo::credentials_table(&seeded);
+    match credentials_file {
+        Some(path) => {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut f = options
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            f.write_all(table.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "hoinghi: seeded Tỉnh Điện Biên with {} room terminals; their credentials are in {}",
+                seeded.len(),
+                path.display()
+            );
+        }
+        None => {
+            print!("{table}");
+            eprintln!(
+                "hoinghi: seeded Tỉnh Điện Biên with {} room terminals; the credentials above are shown only now",
+                seeded.len()
+            );
+        }
+    }
+    store.close().await;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Starting the server: data directory, keys, media engine, HTTP(S) listener.
+//! Starting the server: data directory, database, keys, first administrator, media
+//! engine, HTTP(S) listener.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,8 +9,12 @@ use axum_server::tls_rustls::RustlsConfig;
 use sfu::driver::DriverConfig;
 use sfu::SfuHandle;
 
+use crate::access::SessionKeys;
+use crate::api::LoginThrottle;
 use crate::auth::{JwtKeys, KeyError};
 use crate::config::Settings;
+use crate::credentials::{hash_password, new_password};
+use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 use crate::{app, AppState};
 
@@ -27,6 +32,12 @@ pub enum StartError {
     /// The signing key.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing the first administrator's password.
+    #[error("hashing the first administrator's password: {0}")]
+    Password(String),
     /// The certificate.
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -55,6 +66,35 @@ pub struct Running {
     pub url: String,
     /// The media engine, for tests and metrics.
     pub sfu: SfuHandle,
+    /// The registry's database.
+    pub store: Store,
+    /// The password of the first administrator `admin` when this start created it with
+    /// a random password: to be shown once to whoever started the server.
+    pub first_admin_password: Option<String>,
+}
+
+/// The file of the API session-token key, in the data directory.
+pub const SESSION_KEY_FILE: &str = "session.key";
+
+/// Create the administrator `admin` if there is no staff account at all. Returns the
+/// password when it was made up here.
+pub async fn ensure_first_admin(
+    store: &Store,
+    password: Option<&str>,
+) -> Result<Option<String>, StartError> {
+    if store.staff_count().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match password {
+        Some(p) => (p.to_string(), false),
+        None => (new_password(), true),
+    };
+    let hash = hash_password(&password).map_err(|e| StartError::Password(e.to_string()))?;
+    let created = store.ensure_first_admin(&hash).await?;
+    if created {
+        tracing::info!("created the first administrator, admin");
+    }
+    Ok((created && generated).then_some(password))
 }
 
 /// Bind everything and return the server and the future that serves HTTP until it fails.
@@ -66,6 +106,17 @@ pub async fn start(
         source,
     })?;
     let keys = JwtKeys::load_or_create(&settings.jwt_key_file)?;
+    let sessions = SessionKeys::load_or_create(&settings.data_dir.join(SESSION_KEY_FILE))?;
+    let store = Store::open_in(
+        &settings.data_dir,
+        settings.database_url.as_ref().map(|u| u.0.as_str()),
+    )
+    .await?;
+    let first_admin_password = ensure_first_admin(
+        &store,
+        settings.admin_password.as_ref().map(|p| p.0.as_str()),
+    )
+    .await?;
     let media_ips = settings.media_ips();
     let media_bind = SocketAddr::new(
         if settings.listen.ip().is_loopback() {
@@ -107,6 +158,9 @@ pub async fn start(
     let state = Arc::new(AppState {
         sfu: sfu.clone(),
         keys,
+        store: store.clone(),
+        sessions,
+        login_throttle: LoginThrottle::default(),
     });
     let router = app(state).into_make_service();
     let tls = settings.use_tls();
@@ -125,6 +179,8 @@ pub async fn start(
         media_addr: sfu.media_addr(),
         url,
         sfu,
+        store,
+        first_admin_password,
     };
 
     let serve: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = if tls {

@@ -207,3 +207,116 @@ fn bad_command_lines_are_refused_with_a_message() {
     let err = stderr(&hoinghi(&serve));
     assert!(err.contains("invalid value 'notaport'"), "{err}");
 }
+
+#[test]
+fn demo_data_seeds_an_empty_registry_once() {
+    let tmp = TempDir::new();
+    let d = tmp.0.join("data");
+    let dir = d.to_str().unwrap();
+    let file = tmp.0.join("credentials.tsv");
+    let out = hoinghi(&[
+        "demo-data",
+        "--data-dir",
+        dir,
+        "--credentials-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("78 room terminals"),
+        "{}",
+        stdout(&out)
+    );
+    let table = std::fs::read_to_string(&file).expect("the credentials file");
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 78);
+    assert!(rows
+        .iter()
+        .all(|r| r.split('\t').nth(3).is_some_and(|c| c.starts_with("hnd_"))));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the credentials are readable by others"
+        );
+    }
+
+    // Twice: refused, saying why, and nothing printed.
+    let out = hoinghi(&["demo-data", "--data-dir", dir]);
+    assert!(!out.status.success());
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("already holds"), "{}", stderr(&out));
+}
+
+/// Start the server binary on loopback ports in `data`, read its stdout up to the last
+/// start-up line, stop it, and return (stdout, stderr).
+fn serve_once(data: &Path) -> (String, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoinghi"));
+    cmd.args(["--listen", "127.0.0.1:0", "--media-port", "0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("HOINGHI_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd.spawn().expect("run hoinghi");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("then open") {
+                break;
+            }
+        }
+        let _ = tx.send(seen);
+    });
+    let out = rx.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (
+        out.unwrap_or_else(|_| panic!("the server did not start: {err}")),
+        err,
+    )
+}
+
+#[test]
+fn the_first_administrator_password_is_printed_once_and_never_logged() {
+    let tmp = TempDir::new();
+    let data = tmp.0.join("data");
+    let (out, logs) = serve_once(&data);
+    let line = out
+        .lines()
+        .find(|l| l.contains("first administrator created"))
+        .unwrap_or_else(|| panic!("no first-administrator line in {out}"));
+    let password = line
+        .split("password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a password on the line");
+    assert!(password.len() >= 20, "{line}");
+    assert!(logs.contains("created the first administrator"), "{logs}");
+    assert!(
+        !logs.contains(password),
+        "the password is in the log: {logs}"
+    );
+
+    let (again, _) = serve_once(&data);
+    assert!(!again.contains("first administrator"), "{again}");
+    assert!(!again.contains(password));
+}

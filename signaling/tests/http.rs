@@ -9,7 +9,10 @@ use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
 use sfu::driver::DriverConfig;
 use sfu::SfuHandle;
+use signaling::access::SessionKeys;
+use signaling::api::LoginThrottle;
 use signaling::auth::JwtKeys;
+use signaling::store::Store;
 use signaling::AppState;
 use tower::ServiceExt;
 
@@ -20,9 +23,14 @@ async fn app() -> Router {
     })
     .await
     .expect("the SFU starts");
+    let dir = std::env::temp_dir().join(format!("hoinghi-http-{:016x}", rand::random::<u64>()));
+    let store = Store::open_in(&dir, None).await.expect("the store opens");
     signaling::app(Arc::new(AppState {
         sfu,
         keys: JwtKeys::from_secret(&[7; 32]),
+        store,
+        sessions: SessionKeys::from_secret("k", &[9; 32]),
+        login_throttle: LoginThrottle::default(),
     }))
 }
 

@@ -66,6 +66,8 @@ impl Server {
             tls: TlsMode::Off,
             tls_files: None,
             log_format: LogFormat::Text,
+            database_url: None,
+            admin_password: None,
         };
         let (running, serve) = signaling::server::start(&settings)
             .await

@@ -1,0 +1,197 @@
+//! The API's one error type: a status, a stable machine code, a human message and the
+//! field at fault. Internal detail is logged, never returned.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code: `bad_request`, `invalid_field`, `unauthorized`,
+    /// `forbidden`, `not_found`, `conflict`, `payload_too_large`, `too_many_attempts`,
+    /// `internal`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// The request field at fault, if one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl AppError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+                field: None,
+            },
+        }
+    }
+
+    fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    /// 400 `invalid_field`: a value that is present and well-typed but not acceptable.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(field)
+    }
+
+    /// 400 `bad_request`: a request that cannot be read.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401: no, or no valid, credentials. One message for every cause.
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403: authenticated, but the role does not allow it.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role does not allow this",
+        )
+    }
+
+    /// 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 429.
+    pub fn too_many_attempts() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed logins for this account; try again in a few minutes",
+        )
+    }
+
+    /// 500: log the cause, tell the client nothing of it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "API request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the details are in the server's log",
+        )
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what, field } => {
+                let err = AppError::not_found(what);
+                match field {
+                    Some(f) => err.with_field(f),
+                    None => err,
+                }
+            }
+            StoreError::Conflict { field, message } => {
+                AppError::new(StatusCode::CONFLICT, "conflict", message).with_field(field)
+            }
+            e => AppError::internal(e),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                let text = e.body_text();
+                let field = field_of(&text);
+                let detail = text
+                    .split_once("target type: ")
+                    .map_or(text.as_str(), |(_, d)| d);
+                let err = AppError::new(StatusCode::BAD_REQUEST, "bad_request", detail);
+                match field {
+                    Some(f) => err.with_field(f),
+                    None => err,
+                }
+            }
+            JsonRejection::JsonSyntaxError(_) => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the body is not valid JSON",
+            ),
+            JsonRejection::MissingJsonContentType(_) => AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request",
+                "the body must be JSON (Content-Type: application/json)",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body is larger than 64 KiB",
+            ),
+            other => AppError::new(other.status(), "bad_request", other.body_text()),
+        }
+    }
+}
+
+/// The field a serde error names: "missing field `name`", "unknown field `x`", or the
+/// path before ": invalid type".
+fn field_of(text: &str) -> Option<String> {
+    let detail = text.split_once("target type: ").map_or(text, |(_, d)| d);
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = detail.split_once(marker).map(|(_, r)| r) {
+            return rest.split('`').next().map(str::to_string);
+        }
+    }
+    let (path, _) = detail.split_once(": ")?;
+    (!path.is_empty() && !path.contains(' ')).then(|| path.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fields_are_found_in_serde_messages() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        for (text, field) in [
+            ("missing field `name` at line 1 column 2", Some("name")),
+            ("unknown field `nme`, expected one of …", Some("nme")),
+            (
+                "bitrate_cap_kbps: invalid type: string \"x\", expected i64",
+                Some("bitrate_cap_kbps"),
+            ),
+            ("invalid type: integer `1`, expected a map", None),
+        ] {
+            assert_eq!(
+                super::field_of(&format!("{prefix}{text}")).as_deref(),
+                field,
+                "{text}"
+            );
+        }
+    }
+}
