@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_join_token_is_not_a_session_token() {
-        let join = crate::auth::JwtKeys::from_secret(&[1; 32]);
+        let join = crate::auth::JoinTokens::from_secret(&[1; 32]);
         let grants = crate::protocol::GrantsWire {
             publish: true,
             subscribe: true,

@@ -36,7 +36,9 @@ pub struct CommonArgs {
     /// Directory for the server's state (keys, certificate); created if missing.
     #[arg(long, global = true, env = "HOINGHI_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// HS256 signing key for join tokens [default: DATA_DIR/jwt.key, created on first run].
+    /// Key ring of the join tokens' HS256 keys, managed with `hoinghi keys` [default:
+    /// DATA_DIR/jwt.key, created on first run; a one-key file of earlier versions is
+    /// converted in place].
     #[arg(long, global = true, env = "HOINGHI_JWT_KEY_FILE")]
     pub jwt_key_file: Option<PathBuf>,
     /// Database: `postgres://user:password@host/db`, or `sqlite://FILE`; also read from
@@ -105,6 +107,15 @@ pub enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
         ttl: u64,
+        /// The participant's role.
+        #[arg(long, value_enum, default_value_t = RoleArg::Participant)]
+        role: RoleArg,
+    },
+    /// Manage the join-token signing keys; a running server notices changes within a
+    /// second.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
     },
     /// Seed an empty registry with a demonstration province: organisation units on
     /// several levels and 78 room terminals, whose credentials are printed once.
@@ -114,6 +125,38 @@ pub enum Command {
         #[arg(long)]
         credentials_file: Option<PathBuf>,
     },
+}
+
+/// `hoinghi keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the keys: id, status, creation time (never the secrets).
+    List,
+    /// Make a new key that signs from now on; the older ones still verify until retired.
+    Rotate,
+    /// Refuse the tokens signed with this key from now on (not the signing key).
+    Retire {
+        /// The key id, as `hoinghi keys list` shows it.
+        kid: String,
+    },
+}
+
+/// `--role` of `hoinghi token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Chairs the meeting.
+    Host,
+    /// Everyone else.
+    Participant,
+}
+
+impl From<RoleArg> for crate::protocol::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Host => crate::protocol::Role::Host,
+            RoleArg::Participant => crate::protocol::Role::Participant,
+        }
+    }
 }
 
 /// A setting that must not appear in logs or debug output.
@@ -411,6 +454,44 @@ mod tests {
             })
         ));
         assert!(Cli::try_parse_from(["hoinghi", "token", "--room", "r"]).is_err());
+        let host = parse(&[
+            "token",
+            "--room",
+            "r",
+            "--identity",
+            "i",
+            "--name",
+            "n",
+            "--role",
+            "host",
+        ]);
+        assert!(matches!(
+            host.command,
+            Some(Command::Token {
+                role: RoleArg::Host,
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from([
+            "hoinghi",
+            "token",
+            "--room",
+            "r",
+            "--identity",
+            "i",
+            "--name",
+            "n",
+            "--role",
+            "chair"
+        ])
+        .is_err());
+        assert!(matches!(
+            parse(&["keys", "retire", "k1"]).command,
+            Some(Command::Keys {
+                action: KeysCommand::Retire { .. }
+            })
+        ));
+        assert!(Cli::try_parse_from(["hoinghi", "keys", "retire"]).is_err());
         assert!(Cli::try_parse_from(["hoinghi", "--media-port", "x"]).is_err());
         assert!(Cli::try_parse_from([
             "hoinghi",

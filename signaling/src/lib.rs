@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+pub mod keyring;
 pub mod protocol;
 pub mod schedule;
 pub mod server;
@@ -27,7 +28,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use access::SessionKeys;
 use api::LoginThrottle;
-use auth::JwtKeys;
+use auth::JoinTokens;
 use sfu::SfuHandle;
 use store::Store;
 
@@ -35,8 +36,8 @@ use store::Store;
 pub struct AppState {
     /// The media engine.
     pub sfu: SfuHandle,
-    /// Join-token keys.
-    pub keys: JwtKeys,
+    /// Join tokens and their key ring.
+    pub keys: JoinTokens,
     /// The registry's database.
     pub store: Store,
     /// API session-token keys (staff and room terminals).

@@ -1,10 +1,11 @@
-//! `hoinghi`: the server binary, `hoinghi token` to make join tokens, and
-//! `hoinghi demo-data` to seed a demonstration province.
+//! `hoinghi`: the server binary, `hoinghi token` to make join tokens, `hoinghi keys` to
+//! rotate their signing keys, and `hoinghi demo-data` to seed a demonstration province.
 
 use anyhow::Context;
 use clap::Parser;
-use signaling::auth::JwtKeys;
-use signaling::config::{Cli, Command, LogFormat, Settings};
+use signaling::auth::JoinTokens;
+use signaling::config::{Cli, Command, KeysCommand, LogFormat, Settings};
+use signaling::keyring::KeyRing;
 use signaling::protocol::GrantsWire;
 use tracing_subscriber::EnvFilter;
 
@@ -20,16 +21,18 @@ async fn main() -> anyhow::Result<()> {
             no_publish,
             no_subscribe,
             ttl,
+            role,
         }) => {
-            let keys = JwtKeys::load_or_create(&settings.jwt_key_file)?;
+            let keys = JoinTokens::open(&settings.jwt_key_file)?;
             let grants = GrantsWire {
                 publish: !no_publish,
                 subscribe: !no_subscribe,
             };
-            let token = keys.issue(&room, &identity, &name, grants, ttl)?;
+            let token = keys.issue_with_role(&room, &identity, &name, role.into(), grants, ttl)?;
             println!("{token}");
             Ok(())
         }
+        Some(Command::Keys { action }) => keys(&settings.jwt_key_file, action),
         Some(Command::DemoData { credentials_file }) => {
             demo_data(&settings, credentials_file.as_deref()).await
         }
@@ -68,6 +71,43 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tokio::select! {
         r = serving => r.context("serving HTTP")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+fn keys(path: &std::path::Path, action: KeysCommand) -> anyhow::Result<()> {
+    let mut ring = KeyRing::load_or_create(path)?;
+    match action {
+        KeysCommand::List => {
+            let signer = ring.signer().kid.clone();
+            println!("{:<20} {:<8} {:<20} SIGNS", "KID", "STATUS", "CREATED");
+            for k in ring.keys() {
+                println!(
+                    "{:<20} {:<8} {:<20} {}",
+                    k.kid,
+                    k.status.as_str(),
+                    k.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    if k.kid == signer { "yes" } else { "" }
+                );
+            }
+        }
+        KeysCommand::Rotate => {
+            let kid = ring.rotate().kid.clone();
+            ring.save(path)?;
+            println!(
+                "hoinghi: {kid} signs new join tokens; the older keys still verify until \
+                 you retire them (hoinghi keys retire KID)"
+            );
+        }
+        KeysCommand::Retire { kid } => {
+            ring.retire(&kid)?;
+            ring.save(path)?;
+            println!(
+                "hoinghi: retired {kid}; tokens signed with it are refused from now on \
+                 (a running server notices within a second)"
+            );
+        }
     }
     Ok(())
 }

@@ -63,6 +63,27 @@ pub struct GrantsWire {
     pub subscribe: bool,
 }
 
+/// What a participant is in its meeting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Chairs the meeting.
+    Host,
+    /// Everyone else.
+    #[default]
+    Participant,
+}
+
+impl Role {
+    /// As on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Host => "host",
+            Role::Participant => "participant",
+        }
+    }
+}
+
 /// A published track.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackWire {
@@ -97,7 +118,7 @@ pub enum ErrorCode {
     AlreadyJoined,
     /// Token malformed, wrongly signed or missing claims.
     InvalidToken,
-    /// Token expired (or not yet valid).
+    /// Token expired, or not valid yet (the message says which).
     TokenExpired,
     /// The token's grants do not allow this.
     Forbidden,
@@ -127,6 +148,9 @@ pub enum ServerMessage {
         name: String,
         /// What it may do.
         grants: GrantsWire,
+        /// Host or participant, from the token.
+        #[serde(default)]
+        role: Role,
         /// The others already in the room.
         participants: Vec<ParticipantWire>,
     },

@@ -11,9 +11,10 @@ use sfu::SfuHandle;
 
 use crate::access::SessionKeys;
 use crate::api::LoginThrottle;
-use crate::auth::{JwtKeys, KeyError};
+use crate::auth::{JoinTokens, KeyError};
 use crate::config::Settings;
 use crate::credentials::{hash_password, new_password};
+use crate::keyring::KeyRingError;
 use crate::store::{Store, StoreError};
 use crate::tls::{self, TlsError};
 use crate::{app, AppState};
@@ -29,9 +30,12 @@ pub enum StartError {
         /// What failed.
         source: std::io::Error,
     },
-    /// The signing key.
+    /// The session-token key.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The join-token key ring.
+    #[error(transparent)]
+    KeyRing(#[from] KeyRingError),
     /// The database.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -105,7 +109,7 @@ pub async fn start(
         path: settings.data_dir.display().to_string(),
         source,
     })?;
-    let keys = JwtKeys::load_or_create(&settings.jwt_key_file)?;
+    let keys = JoinTokens::open(&settings.jwt_key_file)?;
     let sessions = SessionKeys::load_or_create(&settings.data_dir.join(SESSION_KEY_FILE))?;
     let store = Store::open_in(
         &settings.data_dir,

@@ -199,7 +199,7 @@ async fn join(
     token: &str,
 ) -> Result<(Joined, ServerMessage), (ErrorCode, String)> {
     let claims = state.keys.verify(token).map_err(|e| match e {
-        TokenError::Expired => (ErrorCode::TokenExpired, e.to_string()),
+        TokenError::Expired | TokenError::NotYetValid => (ErrorCode::TokenExpired, e.to_string()),
         TokenError::Invalid(_) => (ErrorCode::InvalidToken, e.to_string()),
     })?;
     let info = ParticipantInfo {
@@ -217,13 +217,14 @@ async fn join(
             "the server could not add you to the room".to_string(),
         )
     })?;
-    tracing::info!(room = %claims.room, identity = %claims.sub, participant = %handle.id(), "joined");
+    tracing::info!(room = %claims.room, identity = %claims.sub, role = claims.role.as_str(), participant = %handle.id(), "joined");
     let reply = ServerMessage::Joined {
         participant_id: handle.id().to_string(),
         room: claims.room,
         identity: claims.sub,
         name: claims.name,
         grants: claims.grants,
+        role: claims.role,
         participants: outcome.others.iter().map(participant_wire).collect(),
     };
     Ok((Joined { handle, notices }, reply))

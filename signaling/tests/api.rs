@@ -3,6 +3,8 @@
 //! document matching the routes.
 
 mod db;
+#[path = "api/meetings.rs"]
+mod meetings;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use sfu::driver::DriverConfig;
 use sfu::SfuHandle;
 use signaling::access::{AccessClaims, Audience, SessionKeys};
 use signaling::api::LoginThrottle;
-use signaling::auth::{JwtKeys, ISSUER};
+use signaling::auth::{JoinTokens, ISSUER};
 use signaling::credentials::{credential_hash, hash_password};
 use signaling::store::{NewEndpoint, NewStaff, NewUnit, Role, Store};
 use signaling::AppState;
@@ -36,6 +38,7 @@ struct Tokens {
     scheduler: String,
     operator: String,
     device: String,
+    device_id: String,
     expired: String,
     wrong_key: String,
     wrong_kid: String,
@@ -54,7 +57,7 @@ impl Api {
         let store = db.store.clone();
         let app = signaling::app(Arc::new(AppState {
             sfu,
-            keys: JwtKeys::from_secret(&[7; 32]),
+            keys: JoinTokens::from_secret(&[7; 32]),
             store: store.clone(),
             sessions: SessionKeys::from_secret("k1", &secret),
             login_throttle: LoginThrottle::default(),
@@ -117,6 +120,24 @@ impl Api {
             .id
     }
 
+    /// A one-off meeting stored directly, returning its id.
+    async fn meeting(&self, host: &str, roster: &[&str], start: i64, end: i64) -> String {
+        let spec = signaling::schedule::MeetingSpec {
+            title: "Họp giao ban".into(),
+            agenda: String::new(),
+            start_utc: chrono::DateTime::from_timestamp(start, 0).unwrap(),
+            end_utc: chrono::DateTime::from_timestamp(end, 0).unwrap(),
+            host_terminal_id: host.into(),
+            roster: roster.iter().map(|r| r.to_string()).collect(),
+            mode: signaling::schedule::MeetingMode::Directive,
+            recurrence: None,
+            cancelled_occurrences: Vec::new(),
+            cancelled: false,
+        };
+        spec.validate().unwrap();
+        self.store.create_meeting(&spec, "test").await.unwrap().id
+    }
+
     async fn tokens(&self) -> Tokens {
         let unit = self.unit("Đơn vị thiết bị").await;
         let endpoint = self.endpoint(&unit, "Thiết bị", "hnd_device").await;
@@ -160,6 +181,7 @@ impl Api {
             scheduler: self.staff("laplich", Role::Scheduler).await,
             operator: self.staff("vanhanh", Role::Operator).await,
             device,
+            device_id: endpoint,
             expired,
             wrong_key,
             wrong_kid,
@@ -203,19 +225,51 @@ impl Api {
     }
 }
 
-/// One route of the matrix. `{unit}`, `{endpoint}`, `{staff}` in the path are
-/// replaced by records made fresh for every call, so that deleting, rotating or
-/// revoking one does not disturb the next.
+/// One route of the matrix. `{id}` in the path is replaced by a unit, endpoint, staff
+/// account or meeting made fresh for every call, so that deleting, rotating, revoking
+/// or cancelling one does not disturb the next.
 struct Case {
     method: Method,
     path: &'static str,
-    body: fn(&str, u32) -> Option<Value>,
+    body: fn(&Refs, u32) -> Option<Value>,
     /// Administrator, scheduler, operator, room terminal.
     expect: [u16; 4],
 }
 
-fn no_body(_: &str, _: u32) -> Option<Value> {
+/// The records made fresh for one call of the matrix.
+struct Refs {
+    unit: String,
+    /// A terminal of `unit`. For the meeting routes, `{id}` is a meeting it hosts with
+    /// the device-token terminal, at [`slot`]`(n)` + 1 h for one hour.
+    endpoint: String,
+}
+
+fn no_body(_: &Refs, _: u32) -> Option<Value> {
     None
+}
+
+/// A 4-hour slot of its own for the `n`th call of the matrix, from 2030-01-01 UTC, so
+/// that the meetings made for the calls never overlap.
+fn slot(n: u32) -> i64 {
+    1_893_456_000 + i64::from(n) * 4 * 3600
+}
+
+/// A meeting of `endpoint` alone in the second half of slot `n`.
+fn meeting_body(endpoint: &str, n: u32) -> Value {
+    json!({
+        "title": format!("Họp {n}"),
+        "start": slot(n) + 2 * 3600 + 1800,
+        "end": slot(n) + 3 * 3600 + 1800,
+        "host_endpoint_id": endpoint,
+        "roster": [endpoint],
+        "mode": "directive",
+    })
+}
+
+/// The local date (Hà Nội) of unix time `t`.
+fn local_date(t: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(t, 0).unwrap();
+    signaling::schedule::to_local(t).date_naive().to_string()
 }
 
 fn cases() -> Vec<Case> {
@@ -259,7 +313,7 @@ fn cases() -> Vec<Case> {
         c(
             M::POST,
             "/api/v1/endpoints",
-            |unit, n| Some(json!({"unit_id": unit, "name": format!("Phòng {n}")})),
+            |r, n| Some(json!({"unit_id": r.unit, "name": format!("Phòng {n}")})),
             [201, 201, 403, 403],
         ),
         c(
@@ -285,6 +339,61 @@ fn cases() -> Vec<Case> {
             "/api/v1/endpoints/{id}/revoke",
             no_body,
             [200, 200, 403, 403],
+        ),
+        c(
+            M::GET,
+            "/api/v1/endpoints/{id}/calendar.ics",
+            no_body,
+            [200, 200, 200, 403],
+        ),
+        c(M::GET, "/api/v1/meetings", no_body, [200, 200, 200, 200]),
+        c(
+            M::POST,
+            "/api/v1/meetings",
+            |r, n| Some(meeting_body(&r.endpoint, n)),
+            [201, 201, 403, 403],
+        ),
+        c(
+            M::GET,
+            "/api/v1/meetings/{id}",
+            no_body,
+            [200, 200, 200, 200],
+        ),
+        c(
+            M::PUT,
+            "/api/v1/meetings/{id}",
+            |r, n| Some(meeting_body(&r.endpoint, n)),
+            [200, 200, 403, 403],
+        ),
+        c(
+            M::PATCH,
+            "/api/v1/meetings/{id}",
+            |_, n| Some(json!({"title": format!("Họp đổi tên {n}")})),
+            [200, 200, 403, 403],
+        ),
+        c(
+            M::POST,
+            "/api/v1/meetings/{id}/cancel",
+            no_body,
+            [200, 200, 403, 403],
+        ),
+        c(
+            M::POST,
+            "/api/v1/meetings/{id}/cancellations",
+            |_, n| Some(json!({"date": local_date(slot(n) + 3600)})),
+            [200, 200, 403, 403],
+        ),
+        c(
+            M::GET,
+            "/api/v1/meetings/{id}/calendar.ics",
+            no_body,
+            [200, 200, 200, 200],
+        ),
+        c(
+            M::GET,
+            "/api/v1/me/meetings/next",
+            no_body,
+            [403, 403, 403, 200],
         ),
         c(M::GET, "/api/v1/staff", no_body, [200, 403, 403, 403]),
         c(
@@ -332,10 +441,29 @@ async fn every_role_gets_what_its_role_allows_and_nothing_more() {
         for (who, token, expected) in callers {
             n += 1;
             let unit = api.unit(&format!("Đơn vị {n}")).await;
+            // A unit must stay empty for DELETE /api/v1/units/{id}.
+            let endpoint = if case.path.starts_with("/api/v1/units") {
+                String::new()
+            } else {
+                api.endpoint(&unit, "Phòng", &format!("hnd_{n}")).await
+            };
+            let meeting = if case.path.contains("/meetings") {
+                api.meeting(
+                    &endpoint,
+                    &[&endpoint, &t.device_id],
+                    slot(n) + 3600,
+                    slot(n) + 2 * 3600,
+                )
+                .await
+            } else {
+                String::new()
+            };
             let id = if case.path.starts_with("/api/v1/units/") {
                 unit.clone()
             } else if case.path.starts_with("/api/v1/endpoints/") {
-                api.endpoint(&unit, "Phòng", &format!("hnd_{n}")).await
+                endpoint.clone()
+            } else if case.path.starts_with("/api/v1/meetings/") {
+                meeting.clone()
             } else if case.path.starts_with("/api/v1/staff/") {
                 api.staff(&format!("tam{n}"), Role::Operator).await;
                 api.store
@@ -349,8 +477,9 @@ async fn every_role_gets_what_its_role_allows_and_nothing_more() {
                 String::new()
             };
             let uri = case.path.replace("{id}", &id);
+            let refs = Refs { unit, endpoint };
             let (status, body) = api
-                .call(case.method.clone(), &uri, token, (case.body)(&unit, n))
+                .call(case.method.clone(), &uri, token, (case.body)(&refs, n))
                 .await;
             if status.as_u16() != expected {
                 failures.push(format!(
@@ -423,6 +552,19 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         documented, matrix,
         "the document and the authorisation matrix differ"
     );
+    // Every schema it refers to is in it.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("a schema ref");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} is referred to but not defined"
+        );
+    }
 
     // Not served: JSON 404 and 405, not the web client.
     let (status, body) = api.call(Method::GET, "/api/v1/nope", None, None).await;
@@ -434,6 +576,21 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         .call(Method::PUT, "/api/v1/units", Some(&t.administrator), None)
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 /// (status, code, field) of an answer.

@@ -1,13 +1,16 @@
 //! The `hoinghi` binary as an operator runs it: `hoinghi token` makes join tokens the
-//! server accepts, and bad flags are refused with a message naming the flag.
+//! server accepts, `hoinghi keys` rotates and retires their keys, and bad flags are
+//! refused with a message naming the flag.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use signaling::auth::{JwtKeys, ISSUER};
+use base64::Engine;
+use signaling::auth::{JoinTokens, Role, TokenError, ISSUER};
 use signaling::config::DEFAULT_TOKEN_TTL_SECS;
+use signaling::keyring::{KeyRing, KeyStatus};
 use signaling::protocol::GrantsWire;
 
 /// A directory removed when dropped.
@@ -106,7 +109,7 @@ fn token_prints_a_jwt_that_the_servers_key_verifies() {
     let t = token(&data, &[]);
 
     let key_file = data.join("jwt.key");
-    let keys = JwtKeys::load_or_create(&key_file).expect("the key hoinghi created");
+    let keys = JoinTokens::open(&key_file).expect("the key hoinghi created");
     let c = keys.verify(&t).expect("the server accepts the token");
     assert_eq!(c.iss, ISSUER);
     assert_eq!(c.room, "so-noi-vu");
@@ -120,6 +123,7 @@ fn token_prints_a_jwt_that_the_servers_key_verifies() {
         }
     );
     assert_eq!(c.exp - c.iat, DEFAULT_TOKEN_TTL_SECS);
+    assert_eq!(c.role, Role::Participant);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -139,7 +143,7 @@ fn token_prints_a_jwt_that_the_servers_key_verifies() {
 fn token_flags_set_grants_and_lifetime() {
     let tmp = TempDir::new();
     let keys_of = |t: &str| {
-        JwtKeys::load_or_create(&tmp.0.join("jwt.key"))
+        JoinTokens::open(&tmp.0.join("jwt.key"))
             .unwrap()
             .verify(t)
             .expect("valid token")
@@ -161,6 +165,8 @@ fn token_flags_set_grants_and_lifetime() {
         }
     );
     assert_eq!(c.exp - c.iat, 60);
+    let c = keys_of(&token(&tmp.0, &["--role", "host"]));
+    assert_eq!(c.role, Role::Host);
 }
 
 /// A refused command line: non-zero exit, nothing on stdout, a message naming `flag`
@@ -206,6 +212,137 @@ fn bad_command_lines_are_refused_with_a_message() {
     assert_refused(&serve, "--media-port", &d);
     let err = stderr(&hoinghi(&serve));
     assert!(err.contains("invalid value 'notaport'"), "{err}");
+}
+
+/// `hoinghi keys ARGS --data-dir DATA`.
+fn keys(data: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["keys"];
+    all.extend_from_slice(args);
+    all.extend(["--data-dir", data.to_str().expect("UTF-8 temp path")]);
+    hoinghi(&all)
+}
+
+/// The rows of `hoinghi keys list`: (kid, status, created, signs).
+fn list(data: &Path) -> Vec<(String, String, String, bool)> {
+    let out = keys(data, &["list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(header, ["KID", "STATUS", "CREATED", "SIGNS"]);
+    let ring = KeyRing::read(&data.join("jwt.key")).expect("the ring").0;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for k in ring.keys() {
+        assert!(
+            !text.contains(&b64.encode(&k.secret)),
+            "a secret is shown: {text}"
+        );
+    }
+    lines
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert!((3..=4).contains(&w.len()), "{l:?}");
+            (
+                w[0].into(),
+                w[1].into(),
+                w[2].into(),
+                w.get(3) == Some(&"yes"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn keys_rotate_and_retire_change_which_tokens_verify() {
+    let tmp = TempDir::new();
+    let d = tmp.0.join("data");
+    let before = token(&d, &[]);
+    let rows = list(&d);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (first, status, created, signs) = rows[0].clone();
+    assert_eq!((status.as_str(), signs), ("active", true));
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&created).is_ok(),
+        "{created}"
+    );
+
+    let out = keys(&d, &["rotate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = list(&d);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let second = rows[1].0.clone();
+    assert!(stdout(&out).contains(&second), "{}", stdout(&out));
+    assert_eq!(
+        rows.iter().map(|r| (r.1.as_str(), r.3)).collect::<Vec<_>>(),
+        [("active", false), ("active", true)]
+    );
+    let after = token(&d, &[]);
+    let verifier = JoinTokens::open(&d.join("jwt.key")).unwrap();
+    assert_eq!(verifier.signing_kid(), second);
+    assert!(
+        verifier.verify(&before).is_ok(),
+        "the old key still verifies"
+    );
+    assert!(verifier.verify(&after).is_ok());
+
+    // The signing key, an unknown key: refused, saying why, and nothing changed.
+    let ring = std::fs::read_to_string(d.join("jwt.key")).unwrap();
+    for (kid, says) in [
+        (second.as_str(), "run `hoinghi keys rotate` first"),
+        ("k-nobody", "no key has the id k-nobody"),
+    ] {
+        let out = keys(&d, &["retire", kid]);
+        assert!(!out.status.success(), "retiring {kid} was accepted");
+        assert_eq!(stdout(&out), "");
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_to_string(d.join("jwt.key")).unwrap(), ring);
+
+    let out = keys(&d, &["retire", &first]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = list(&d);
+    assert_eq!((rows[0].1.as_str(), rows[0].3), ("retired", false));
+    let verifier = JoinTokens::open(&d.join("jwt.key")).unwrap();
+    assert_eq!(
+        verifier.verify(&before),
+        Err(TokenError::Invalid("signed with a retired key".into()))
+    );
+    assert!(verifier.verify(&after).is_ok());
+    let again = keys(&d, &["retire", &first]);
+    assert!(
+        stderr(&again).contains("already retired"),
+        "{}",
+        stderr(&again)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("jwt.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the ring is readable by others");
+    }
+}
+
+#[test]
+fn a_key_file_of_earlier_versions_keeps_signing() {
+    let tmp = TempDir::new();
+    let secret = [42u8; 32];
+    let b64 = base64::engine::general_purpose::STANDARD;
+    std::fs::write(tmp.0.join("jwt.key"), format!("{}\n", b64.encode(secret))).unwrap();
+    let t = token(&tmp.0, &[]);
+    // The same secret, under the kid derived from it.
+    let c = JoinTokens::from_secret(&secret)
+        .verify(&t)
+        .expect("signed with the old key");
+    assert_eq!(c.room, "so-noi-vu");
+    let rows = list(&tmp.0);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, KeyRing::from_secret(&secret).signer().kid);
+    let ring = KeyRing::read(&tmp.0.join("jwt.key")).unwrap().0;
+    assert_eq!(ring.signer().secret, secret);
+    assert_eq!(ring.signer().status, KeyStatus::Active);
 }
 
 #[test]

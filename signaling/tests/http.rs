@@ -11,7 +11,7 @@ use sfu::driver::DriverConfig;
 use sfu::SfuHandle;
 use signaling::access::SessionKeys;
 use signaling::api::LoginThrottle;
-use signaling::auth::JwtKeys;
+use signaling::auth::JoinTokens;
 use signaling::store::Store;
 use signaling::AppState;
 use tower::ServiceExt;
@@ -27,7 +27,7 @@ async fn app() -> Router {
     let store = Store::open_in(&dir, None).await.expect("the store opens");
     signaling::app(Arc::new(AppState {
         sfu,
-        keys: JwtKeys::from_secret(&[7; 32]),
+        keys: JoinTokens::from_secret(&[7; 32]),
         store,
         sessions: SessionKeys::from_secret("k", &[9; 32]),
         login_throttle: LoginThrottle::default(),

@@ -122,6 +122,21 @@ async fn registrations_and_the_first_administrator_survive_a_restart() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
+    // A weekly meeting of that room, Mondays of March 2030 at 08:00 Hà Nội.
+    let endpoint = &created["endpoint"]["id"];
+    let (status, meeting) = http(
+        first.http_addr,
+        "POST",
+        "/api/v1/meetings",
+        Some(&token),
+        Some(json!({
+            "title": "Giao ban tuần", "start": 1_898_816_400, "end": 1_898_823_600,
+            "host_endpoint_id": endpoint, "roster": [endpoint], "mode": "directive",
+            "recurrence": {"freq": "weekly", "until": "2030-03-31"},
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{meeting}");
     server.abort();
     first.store.close().await;
     drop(first);
@@ -159,6 +174,15 @@ async fn registrations_and_the_first_administrator_survive_a_restart() {
         (200, Some("Hội trường UBND tỉnh")),
         "{device}"
     );
+    // The meeting is still there, whole, for the room itself.
+    let uri = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
+    let device_token = device["token"].as_str().unwrap();
+    let (status, back) = http(second.http_addr, "GET", &uri, Some(device_token), None).await;
+    assert_eq!(status, 200, "{back}");
+    for key in ["title", "start", "end", "roster", "recurrence", "revision"] {
+        assert_eq!(back[key], meeting[key], "{key}");
+    }
+    assert_eq!(back["start_local"], "04/03/2030 08:00");
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! PostgreSQL: the same code, the same expectations.
 
 mod db;
+#[path = "store/meetings.rs"]
+mod meetings;
 
 use db::TestDb;
 use signaling::store::{

@@ -12,7 +12,7 @@ use futures_util::SinkExt;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
-use signaling::auth::JwtKeys;
+use signaling::auth::JoinTokens;
 use signaling::protocol::GrantsWire;
 use str0m::media::{Direction, MediaKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,6 +32,7 @@ async fn join_roster_leave_and_disconnect_reach_the_room() {
     assert_eq!(ja["identity"], "room-a");
     assert_eq!(ja["name"], "Phòng A");
     assert_eq!(ja["grants"], json!({"publish": true, "subscribe": true}));
+    assert_eq!(ja["role"], "participant");
     assert_eq!(ja["participants"], json!([]), "the room was empty");
 
     let mut b = connect(&s).await;
@@ -83,7 +84,7 @@ async fn bad_tokens_are_refused_with_4001_and_admit_no_participant() {
     let s = Server::start().await;
     let valid = s.token("r", "room-1", "Phòng 1", true);
 
-    let other_key = JwtKeys::from_secret(&[9; 32]);
+    let other_key = JoinTokens::from_secret(&[9; 32]);
     let grants = GrantsWire {
         publish: true,
         subscribe: true,
@@ -100,8 +101,25 @@ async fn bad_tokens_are_refused_with_4001_and_admit_no_participant() {
 
     let mut wrong_issuer = claims("r", "room-1", 60);
     wrong_issuer.iss = "someone-else".into();
-    let wrong_issuer = sign(&wrong_issuer, &s.secret());
-    let expired = sign(&claims("r", "room-1", -60), &s.secret());
+    let wrong_issuer = s.sign(&wrong_issuer);
+    let expired = s.sign(&claims("r", "room-1", -60));
+    let mut early = claims("r", "room-1", 3600);
+    early.nbf = Some(early.iat + 600);
+    let early = s.sign(&early);
+    let signer = s.ring().signer().clone();
+    let no_kid = {
+        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+        let key = EncodingKey::from_secret(&signer.secret);
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims("r", "room-1", 60),
+            &key,
+        )
+        .unwrap()
+    };
+    let mut stranger = signer.clone();
+    stranger.kid = "k-nobody".into();
+    let unknown_kid = sign(&claims("r", "room-1", 60), &stranger);
 
     let cases = [
         (
@@ -111,7 +129,7 @@ async fn bad_tokens_are_refused_with_4001_and_admit_no_participant() {
             "invalid",
         ),
         ("empty", String::new(), "invalid_token", "invalid"),
-        ("another key", wrong_key, "invalid_token", "wrong signature"),
+        ("another key", wrong_key, "invalid_token", "unknown key id"),
         (
             "tampered payload",
             tampered,
@@ -125,6 +143,14 @@ async fn bad_tokens_are_refused_with_4001_and_admit_no_participant() {
             "wrong issuer",
         ),
         ("expired", expired, "token_expired", "expired"),
+        ("not yet valid", early, "token_expired", "not valid yet"),
+        ("no kid", no_kid, "invalid_token", "no key id"),
+        (
+            "unknown kid",
+            unknown_kid,
+            "invalid_token",
+            "unknown key id",
+        ),
     ];
     for (what, token, code, says) in cases {
         let mut ws = connect(&s).await;

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::schedule::format_local;
 use crate::store::StoreError;
 
 /// The body of every error response.
@@ -22,6 +23,31 @@ pub struct ErrorBody {
     /// The request field at fault, if one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// With a double booking (`409 conflict`, field `roster`): the clashes, sorted by
+    /// time, at most 50.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<BookingConflict>,
+}
+
+/// Most clashes listed in one answer (a year-long series with 200 rooms could clash
+/// thousands of times); the message gives the total.
+pub const MAX_CONFLICTS_LISTED: usize = 50;
+
+/// A room terminal that another meeting already holds at that time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingConflict {
+    /// The meeting already booked.
+    pub meeting_id: String,
+    /// Its title.
+    pub title: String,
+    /// The terminal in both meetings.
+    pub endpoint_id: String,
+    /// Start of that meeting's occurrence that overlaps, unix seconds UTC.
+    pub occurrence_start: i64,
+    /// The same in Hà Nội time, `dd/mm/yyyy HH:MM`.
+    pub occurrence_start_local: String,
+    /// Start of the requested meeting's occurrence that overlaps it, unix seconds UTC.
+    pub requested_start: i64,
 }
 
 /// An error answered to an API client.
@@ -39,6 +65,7 @@ impl AppError {
                 code,
                 message: message.into(),
                 field: None,
+                conflicts: Vec::new(),
             },
         }
     }
@@ -119,6 +146,40 @@ impl From<StoreError> for AppError {
             }
             StoreError::Conflict { field, message } => {
                 AppError::new(StatusCode::CONFLICT, "conflict", message).with_field(field)
+            }
+            StoreError::DoubleBooked {
+                terminal,
+                conflicts,
+            } => {
+                let total = conflicts.len();
+                let mut message = match conflicts.first() {
+                    Some(c) => format!(
+                        "room terminal {terminal} is already booked in the meeting \"{}\" ({}) \
+                         at {}",
+                        c.title,
+                        c.meeting_id,
+                        format_local(c.occurrence_start_utc)
+                    ),
+                    None => format!("room terminal {terminal} is already booked at that time"),
+                };
+                if total > 1 {
+                    message.push_str(&format!(" ({total} clashes in all)"));
+                }
+                let mut err =
+                    AppError::new(StatusCode::CONFLICT, "conflict", message).with_field("roster");
+                err.body.conflicts = conflicts
+                    .into_iter()
+                    .take(MAX_CONFLICTS_LISTED)
+                    .map(|c| BookingConflict {
+                        occurrence_start_local: format_local(c.occurrence_start_utc),
+                        occurrence_start: c.occurrence_start_utc.timestamp(),
+                        requested_start: c.candidate_start_utc.timestamp(),
+                        meeting_id: c.meeting_id,
+                        title: c.title,
+                        endpoint_id: c.terminal_id,
+                    })
+                    .collect();
+                err
             }
             e => AppError::internal(e),
         }

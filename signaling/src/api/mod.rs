@@ -2,8 +2,10 @@
 //! made from the same handlers (utoipa): one `router()` per feature module.
 
 mod auth;
+mod calendar;
 mod endpoints;
 mod error;
+mod meetings;
 mod principal;
 mod staff;
 mod units;
@@ -22,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub use error::{AppError, ErrorBody};
+pub use error::{AppError, BookingConflict, ErrorBody};
 pub use principal::{LoginThrottle, Principal};
 
 /// Largest request body the API reads.
@@ -35,7 +37,8 @@ pub const MAX_NAME_CHARS: usize = 200;
     info(
         title = "hoinghi API",
         description = "Registry of organisation units, room terminals and staff; \
-                       staff and room-terminal logins. Errors: `ErrorBody`."
+                       staff and room-terminal logins; meetings, their occurrences and \
+                       calendars. Times are unix seconds UTC. Errors: `ErrorBody`."
     ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody))
@@ -66,6 +69,8 @@ pub fn routes() -> (Router<Arc<AppState>>, OpenApiDoc) {
         .merge(units::router())
         .merge(endpoints::router())
         .merge(staff::router())
+        .merge(meetings::router())
+        .merge(calendar::router())
         .split_for_parts();
     let router = router
         .route("/api/{*rest}", axum::routing::any(unknown_route))

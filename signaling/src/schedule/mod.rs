@@ -226,6 +226,12 @@ impl ScheduleError {
     }
 }
 
+/// When the last occurrence of a (valid) meeting ends, cancelled occurrences included:
+/// the end of the span a store must look at to find every meeting that can overlap.
+pub fn series_end(spec: &MeetingSpec) -> DateTime<Utc> {
+    recurrence::Series::new(spec).last_end()
+}
+
 /// A UTC instant as the province's clock shows it.
 pub fn to_local(t: DateTime<Utc>) -> DateTime<Tz> {
     t.with_timezone(&PROVINCE_TZ)

@@ -254,8 +254,18 @@ impl Store {
         self.endpoint(id).await
     }
 
-    /// Delete a terminal.
+    /// Delete a terminal, unless a meeting's roster holds it (past meetings too: the
+    /// record of who attended names the room).
     pub async fn delete_endpoint(&self, id: &str) -> Result<(), StoreError> {
+        if let Some((meeting, title)) = self.meeting_rostering(id).await? {
+            return Err(StoreError::conflict(
+                "id",
+                format!(
+                    "the room terminal is on the roster of the meeting \"{title}\" ({meeting}); \
+                     take it off the roster first"
+                ),
+            ));
+        }
         let done = sqlx::query(&self.sql("DELETE FROM endpoints WHERE id = ?"))
             .bind(id)
             .execute(&self.pool)

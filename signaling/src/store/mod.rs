@@ -6,17 +6,20 @@
 //! SQLite in a temp dir (and PostgreSQL when `HOINGHI_TEST_DATABASE_URL` is set).
 
 mod endpoints;
+mod meetings;
 mod staff;
 mod units;
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub use endpoints::{Endpoint, EndpointPatch, NewEndpoint};
+pub use meetings::Meeting;
 pub use staff::{NewStaff, Role, Staff, StaffPatch};
 pub use units::{NewUnit, Unit, UnitPatch};
 
@@ -53,6 +56,14 @@ pub enum StoreError {
         field: &'static str,
         /// Why, for people.
         message: String,
+    },
+    /// A room terminal would be in two meetings at once.
+    #[error("room terminal {terminal} is already booked at that time")]
+    DoubleBooked {
+        /// The first terminal in conflict, by name.
+        terminal: String,
+        /// Every clash, sorted by time (at least one).
+        conflicts: Vec<crate::schedule::Conflict>,
     },
     /// The database URL names no supported database.
     #[error("unsupported database URL (use sqlite:// or postgres://)")]
@@ -99,6 +110,8 @@ fn unique(field: &'static str, message: &'static str) -> impl FnOnce(sqlx::Error
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Held by every meeting write: see `meetings.rs`.
+    meeting_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -139,7 +152,11 @@ impl Store {
                 .await?;
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            meeting_writes: Arc::default(),
+        })
     }
 
     /// Which database this is.

@@ -1,6 +1,9 @@
 //! A real server on loopback ports and a WebSocket client for it, for the integration
-//! tests in `websocket.rs`. Every test starts its own server in its own temp dir, so the
+//! tests in `websocket.rs` and `key_rotation.rs`. Every test starts its own server in its own temp dir, so the
 //! tests can run in parallel.
+
+// Each test file compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
 
 pub mod datagrams;
 
@@ -8,12 +11,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use sfu::SfuStats;
-use signaling::auth::{JoinClaims, JwtKeys, ISSUER};
+use signaling::auth::{JoinClaims, JoinTokens, Role, ISSUER};
 use signaling::config::{LogFormat, Settings, TlsMode};
+use signaling::keyring::{KeyRing, SigningKey};
 use signaling::protocol::GrantsWire;
 use signaling::server::Running;
 use tokio::net::TcpStream;
@@ -50,7 +53,8 @@ impl Drop for TempDir {
 pub struct Server {
     pub running: Running,
     pub settings: Settings,
-    pub keys: JwtKeys,
+    /// The server's key ring, opened as the CLI would (it follows the file too).
+    pub keys: JoinTokens,
     _dir: TempDir,
 }
 
@@ -73,7 +77,7 @@ impl Server {
             .await
             .expect("server starts");
         tokio::spawn(serve);
-        let keys = JwtKeys::load_or_create(&settings.jwt_key_file).expect("the server's key");
+        let keys = JoinTokens::open(&settings.jwt_key_file).expect("the server's key ring");
         Server {
             running,
             settings,
@@ -97,12 +101,16 @@ impl Server {
             .expect("issue token")
     }
 
-    /// The raw secret in the server's key file.
-    pub fn secret(&self) -> Vec<u8> {
-        let text = std::fs::read_to_string(&self.settings.jwt_key_file).expect("key file");
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .expect("key file is base64")
+    /// The key ring as its file holds it now.
+    pub fn ring(&self) -> KeyRing {
+        KeyRing::read(&self.settings.jwt_key_file)
+            .expect("the server's key ring")
+            .0
+    }
+
+    /// Sign `claims` as they are with the server's signing key.
+    pub fn sign(&self, claims: &JoinClaims) -> String {
+        sign(claims, self.ring().signer())
     }
 
     pub async fn stats(&self) -> SfuStats {
@@ -143,18 +151,18 @@ pub fn claims(room: &str, identity: &str, exp_offset_secs: i64) -> JoinClaims {
         },
         iat: now - 120,
         exp: now.saturating_add_signed(exp_offset_secs),
+        meeting: None,
+        role: Role::Participant,
+        nbf: None,
     }
 }
 
-/// Sign `claims` with HS256 and `secret`.
-pub fn sign(claims: &JoinClaims, secret: &[u8]) -> String {
+/// Sign `claims` with HS256 and `key`, naming it in the header.
+pub fn sign(claims: &JoinClaims, key: &SigningKey) -> String {
     use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .expect("sign claims")
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(key.kid.clone());
+    encode(&header, claims, &EncodingKey::from_secret(&key.secret)).expect("sign claims")
 }
 
 pub async fn connect(server: &Server) -> Ws {
