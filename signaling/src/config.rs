@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::schedule::{JoinWindow, DEFAULT_GRACE_MINUTES, DEFAULT_PRE_MINUTES, MAX_WINDOW_MINUTES};
+
 /// Default HTTP(S) listen address.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8443);
 /// Default UDP media port.
@@ -82,6 +84,16 @@ pub struct ServeArgs {
     /// no staff account [default: a random one, printed once].
     #[arg(long, env = "HOINGHI_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Minutes before a meeting's start from which its rooms may join (the technician's
+    /// test), 0–1440 [default: 60].
+    #[arg(long, env = "HOINGHI_JOIN_WINDOW_BEFORE_MIN",
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_WINDOW_MINUTES)))]
+    pub join_window_before_min: Option<u32>,
+    /// Minutes after a meeting's end until which its rooms may still join, 0–1440
+    /// [default: 15].
+    #[arg(long, env = "HOINGHI_JOIN_GRACE_MIN",
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_WINDOW_MINUTES)))]
+    pub join_grace_min: Option<u32>,
 }
 
 /// Subcommands.
@@ -207,6 +219,8 @@ pub struct FileConfig {
     pub log_format: Option<LogFormat>,
     pub database_url: Option<String>,
     pub admin_password: Option<String>,
+    pub join_window_before_min: Option<u32>,
+    pub join_grace_min: Option<u32>,
 }
 
 /// Errors reading the settings.
@@ -231,6 +245,18 @@ pub enum ConfigError {
     /// A certificate without its key or the reverse.
     #[error("tls_cert and tls_key must be given together")]
     HalfTls,
+    /// A number outside its range.
+    #[error("{key} must be between {min} and {max}, not {value}")]
+    OutOfRange {
+        /// The setting, as the config file names it.
+        key: &'static str,
+        /// The value given.
+        value: u64,
+        /// Smallest accepted.
+        min: u64,
+        /// Largest accepted.
+        max: u64,
+    },
 }
 
 /// The settings in force, after merging flags, environment, file and defaults.
@@ -249,6 +275,8 @@ pub struct Settings {
     pub database_url: Option<Secret>,
     /// The first administrator's password; None: a random one.
     pub admin_password: Option<Secret>,
+    /// When rooms may join a meeting's occurrence.
+    pub join_window: JoinWindow,
 }
 
 impl Settings {
@@ -276,6 +304,27 @@ impl Settings {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
             _ => return Err(ConfigError::HalfTls),
+        };
+        let minutes = |key, value: Option<u32>, default| match value {
+            Some(v) if v > MAX_WINDOW_MINUTES => Err(ConfigError::OutOfRange {
+                key,
+                value: u64::from(v),
+                min: 0,
+                max: u64::from(MAX_WINDOW_MINUTES),
+            }),
+            v => Ok(v.unwrap_or(default)),
+        };
+        let join_window = JoinWindow {
+            before_minutes: minutes(
+                "join_window_before_min",
+                serve.join_window_before_min.or(file.join_window_before_min),
+                DEFAULT_PRE_MINUTES,
+            )?,
+            grace_minutes: minutes(
+                "join_grace_min",
+                serve.join_grace_min.or(file.join_grace_min),
+                DEFAULT_GRACE_MINUTES,
+            )?,
         };
         Ok(Settings {
             listen: serve.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
@@ -308,6 +357,7 @@ impl Settings {
                 .clone()
                 .or(file.admin_password)
                 .map(Secret),
+            join_window,
         })
     }
 
@@ -422,6 +472,43 @@ mod tests {
         ]);
         let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
         assert_eq!(s.database_url, Some(Secret("sqlite://x.db".into())));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn join_window_from_flag_or_file_within_a_day() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        let env_free = ["HOINGHI_JOIN_WINDOW_BEFORE_MIN", "HOINGHI_JOIN_GRACE_MIN"]
+            .iter()
+            .all(|v| std::env::var_os(v).is_none());
+        if env_free {
+            let s = Settings::resolve(&parse(&[]).common, &parse(&[]).serve).unwrap();
+            assert_eq!(s.join_window, JoinWindow::default());
+            assert_eq!(
+                (s.join_window.before_minutes, s.join_window.grace_minutes),
+                (60, 15)
+            );
+        }
+        std::fs::write(&file, "join_window_before_min = 30\njoin_grace_min = 5\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap(), "--join-grace-min", "0"]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        if env_free {
+            assert_eq!(s.join_window.before_minutes, 30);
+        }
+        assert_eq!(s.join_window.grace_minutes, 0);
+
+        std::fs::write(&file, "join_window_before_min = 1441\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap(), "--join-grace-min", "1"]);
+        if env_free {
+            let err = Settings::resolve(&cli.common, &cli.serve)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("join_window_before_min"), "{err}");
+        }
+        assert!(Cli::try_parse_from(["hoinghi", "--join-window-before-min", "1441"]).is_err());
+        assert!(Cli::try_parse_from(["hoinghi", "--join-grace-min", "-1"]).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub sessions: SessionKeys,
     /// Failed staff logins, per username.
     pub login_throttle: LoginThrottle,
+    /// When rooms may join a meeting (and get its join token).
+    pub join_window: schedule::JoinWindow,
 }
 
 /// The whole HTTP application.

@@ -165,6 +165,7 @@ pub async fn start(
         store: store.clone(),
         sessions,
         login_throttle: LoginThrottle::default(),
+        join_window: settings.join_window,
     });
     let router = app(state).into_make_service();
     let tls = settings.use_tls();

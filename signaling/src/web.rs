@@ -1,5 +1,6 @@
 //! The web client, embedded in the binary so a fresh machine needs nothing else:
-//! `/` the landing page, `/join` the room-terminal page, everything else by path.
+//! `/` the landing page, `/join` the call page, `/kiosk` the room terminal that joins
+//! its meetings by itself, `/scheduler` the IT staff's scheduler, everything else by path.
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(|| async { asset("index.html") }))
         .route("/join", get(|| async { asset("join.html") }))
+        .route("/kiosk", get(|| async { asset("kiosk.html") }))
+        .route("/scheduler", get(|| async { asset("scheduler.html") }))
         .route(
             "/{*path}",
             get(|Path(path): Path<String>| async move { asset(&path) }),

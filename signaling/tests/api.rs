@@ -3,6 +3,8 @@
 //! document matching the routes.
 
 mod db;
+#[path = "api/join.rs"]
+mod join;
 #[path = "api/meetings.rs"]
 mod meetings;
 
@@ -28,6 +30,8 @@ const PASSWORD: &str = "mật-khẩu-thử-nghiệm";
 
 struct Api {
     app: Router,
+    /// What the handlers share (the join-token keys to verify issued tokens with).
+    state: Arc<AppState>,
     store: Store,
     sessions_secret: [u8; 32],
     _db: TestDb,
@@ -46,6 +50,11 @@ struct Tokens {
 
 impl Api {
     async fn new() -> Api {
+        Api::with_window(signaling::schedule::JoinWindow::default()).await
+    }
+
+    /// An API whose meetings may be joined within `join_window`.
+    async fn with_window(join_window: signaling::schedule::JoinWindow) -> Api {
         let db = TestDb::sqlite().await;
         let sfu = SfuHandle::start(DriverConfig {
             bind: (Ipv4Addr::LOCALHOST, 0).into(),
@@ -55,15 +64,18 @@ impl Api {
         .expect("the SFU starts");
         let secret = [9; 32];
         let store = db.store.clone();
-        let app = signaling::app(Arc::new(AppState {
+        let state = Arc::new(AppState {
             sfu,
             keys: JoinTokens::from_secret(&[7; 32]),
             store: store.clone(),
             sessions: SessionKeys::from_secret("k1", &secret),
             login_throttle: LoginThrottle::default(),
-        }));
+            join_window,
+        });
+        let app = signaling::app(state.clone());
         Api {
             app,
+            state,
             store,
             sessions_secret: secret,
             _db: db,
@@ -395,6 +407,13 @@ fn cases() -> Vec<Case> {
             no_body,
             [403, 403, 403, 200],
         ),
+        // The matrix's meetings lie in 2030: the rostered terminal is told when to come.
+        c(
+            M::POST,
+            "/api/v1/me/meetings/{id}/join-token",
+            no_body,
+            [403, 403, 403, 409],
+        ),
         c(M::GET, "/api/v1/staff", no_body, [200, 403, 403, 403]),
         c(
             M::POST,
@@ -462,7 +481,9 @@ async fn every_role_gets_what_its_role_allows_and_nothing_more() {
                 unit.clone()
             } else if case.path.starts_with("/api/v1/endpoints/") {
                 endpoint.clone()
-            } else if case.path.starts_with("/api/v1/meetings/") {
+            } else if case.path.starts_with("/api/v1/meetings/")
+                || case.path.starts_with("/api/v1/me/meetings/")
+            {
                 meeting.clone()
             } else if case.path.starts_with("/api/v1/staff/") {
                 api.staff(&format!("tam{n}"), Role::Operator).await;

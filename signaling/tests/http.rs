@@ -31,6 +31,7 @@ async fn app() -> Router {
         store,
         sessions: SessionKeys::from_secret("k", &[9; 32]),
         login_throttle: LoginThrottle::default(),
+        join_window: signaling::schedule::JoinWindow::default(),
     }))
 }
 

@@ -26,6 +26,7 @@ fn settings(data: &Path, admin_password: Option<&str>) -> Settings {
         log_format: LogFormat::Text,
         database_url: None,
         admin_password: admin_password.map(|p| Secret(p.into())),
+        join_window: signaling::schedule::JoinWindow::default(),
     }
 }
 

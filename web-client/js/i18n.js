@@ -89,6 +89,16 @@ const STRINGS = {
   },
 };
 
+/**
+ * Adds a page's own strings (the scheduler's, say) to the table, so that
+ * pages other rooms never load keep their strings in their own module.
+ * @param {Record<Lang, Record<string, string>>} more
+ */
+export function addStrings(more) {
+  Object.assign(STRINGS.vi, more.vi);
+  Object.assign(STRINGS.en, more.en);
+}
+
 /** @type {Set<(lang: Lang) => void>} */
 const listeners = new Set();
 

@@ -10,7 +10,7 @@
 //                console warning, if the browser lacks the codec.
 // e.g. /join#token=eyJ...&codec=h264
 
-import { Session } from './session.js';
+import { joinCall } from './call.js';
 import { RoomView } from './ui.js';
 import { parseVideoCodec } from './codecs.js';
 
@@ -41,20 +41,11 @@ export function videoCodecFromHash(hash) {
   return codec;
 }
 
-/**
- * @template T
- * @param {Event} ev
- * @returns {T}
- */
-function detail(ev) {
-  return /** @type {CustomEvent<T>} */ (ev).detail;
-}
-
 function main() {
   const view = new RoomView();
   const token = tokenFromHash(location.hash);
 
-  /** @type {Session | null} */
+  /** @type {import('./session.js').Session | null} */
   let session = null;
   /** @type {any} */ (window).hoinghi = {
     get session() {
@@ -70,31 +61,12 @@ function main() {
     return;
   }
 
-  session = new Session({ token, videoCodec: videoCodecFromHash(location.hash) });
-  session.addEventListener('state', (ev) => view.setState(detail(ev).state));
-  session.addEventListener('joined', (ev) => view.setRoom(detail(ev).room ?? ''));
-  session.addEventListener('participantadded', (ev) => view.upsertParticipant(detail(ev).participant));
-  session.addEventListener('participantupdated', (ev) => view.upsertParticipant(detail(ev).participant));
-  session.addEventListener('participantremoved', (ev) => view.removeParticipant(detail(ev).participantId));
-  session.addEventListener('stream', (ev) => {
-    const { participantId, stream } = detail(ev);
-    view.setStream(participantId, stream);
-  });
-  session.addEventListener('localstream', (ev) => view.setLocalStream(detail(ev).stream));
-  session.addEventListener('warning', (ev) => view.showWarning(detail(ev).code));
-  session.addEventListener('error', (ev) => {
-    const { code, message } = detail(ev);
-    view.showError(code, message);
-  });
-
-  view.addEventListener('leave', () => session?.leave());
+  session = joinCall(view, { token, videoCodec: videoCodecFromHash(location.hash) });
   view.addEventListener('rejoin', () => location.reload());
   // A kiosk that is switched off or navigated away says goodbye.
   window.addEventListener('pagehide', () => session?.leave());
   // A new link pasted into the address bar joins with the new token.
   window.addEventListener('hashchange', () => location.reload());
-
-  session.start();
 }
 
 main();

@@ -228,6 +228,26 @@ export class RoomView extends EventTarget {
     if (video.paused) this.#play(video);
   }
 
+  /**
+   * Empties the view for the next call (the kiosk reuses one view for every
+   * meeting): no tiles, no roster, no banners or overlays.
+   */
+  reset() {
+    for (const id of [...this.#tiles.keys()]) this.removeParticipant(id);
+    this.#pendingStreams.clear();
+    this.rosterList.replaceChildren();
+    this.setLocalStream(null);
+    this.roomName.hidden = true;
+    this.hideError();
+    this.warningBanner.hidden = true;
+    this.soundOverlay.hidden = true;
+    this.leftOverlay.hidden = true;
+    this.#state = 'connecting';
+    this.status.dataset.state = 'connecting';
+    setText(this.statusText, 'status.connecting');
+    this.#refresh();
+  }
+
   /** @returns {RosterEntry[]} the participants listed, ourselves included */
   roster() {
     return [...this.rosterList.querySelectorAll('li')].map((li) => {

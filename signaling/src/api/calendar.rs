@@ -17,10 +17,7 @@ use super::meetings::{
     may_read, meeting_view, now_utc, occurrence_view, MeetingView, OccurrenceView,
 };
 use super::{AppError, ErrorBody, Principal};
-use crate::schedule::{
-    join_window, joinable_occurrence, meeting_ics, next_occurrence, terminal_schedule_ics,
-    IcsMeeting, DEFAULT_GRACE_MINUTES, DEFAULT_PRE_MINUTES,
-};
+use crate::schedule::{meeting_ics, next_occurrence, terminal_schedule_ics, IcsMeeting};
 use crate::store::Meeting;
 use crate::AppState;
 
@@ -148,8 +145,8 @@ async fn next_meeting(
         return Err(AppError::forbidden());
     };
     let now = now_utc();
-    let (pre, grace) = (DEFAULT_PRE_MINUTES, DEFAULT_GRACE_MINUTES);
-    let since = now.timestamp() - i64::from(grace) * 60;
+    let window = state.join_window;
+    let since = now.timestamp() - i64::from(window.grace_minutes) * 60;
     let meetings = state
         .store
         .meetings_between(since, i64::MAX, Some(&endpoint.id))
@@ -158,7 +155,8 @@ async fn next_meeting(
         .into_iter()
         .filter(|m| !m.spec.cancelled)
         .filter_map(|m| {
-            let o = joinable_occurrence(&m.spec, now, pre, grace)
+            let o = window
+                .joinable(&m.spec, now)
                 .or_else(|| next_occurrence(&m.spec, now))?;
             Some((o, m))
         })
@@ -166,7 +164,7 @@ async fn next_meeting(
     let Some((o, m)) = best else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let (opens, closes) = join_window(&o, pre, grace);
+    let (opens, closes) = window.of(&o);
     Ok(Json(NextMeeting {
         occurrence: occurrence_view(false, &o, now),
         meeting: meeting_view(m, now),

@@ -15,8 +15,8 @@ use crate::store::StoreError;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine code: `bad_request`, `invalid_field`, `unauthorized`,
-    /// `forbidden`, `not_found`, `conflict`, `payload_too_large`, `too_many_attempts`,
-    /// `internal`.
+    /// `forbidden`, `not_rostered`, `not_found`, `conflict`, `outside_window`,
+    /// `payload_too_large`, `too_many_attempts`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -27,6 +27,13 @@ pub struct ErrorBody {
     /// time, at most 50.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<BookingConflict>,
+    /// With `409 outside_window`: when the join window of the meeting's next occurrence
+    /// opens, unix seconds UTC (absent when no occurrence is left).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<i64>,
+    /// With `409 outside_window`: when that window closes, unix seconds UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<i64>,
 }
 
 /// Most clashes listed in one answer (a year-long series with 200 rooms could clash
@@ -54,19 +61,22 @@ pub struct BookingConflict {
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: handlers return `Result<_, AppError>`, which should stay small.
+    pub body: Box<ErrorBody>,
 }
 
 impl AppError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         AppError {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code,
                 message: message.into(),
                 field: None,
                 conflicts: Vec::new(),
-            },
+                opens_at: None,
+                closes_at: None,
+            }),
         }
     }
 
@@ -97,6 +107,27 @@ impl AppError {
             "forbidden",
             "your role does not allow this",
         )
+    }
+
+    /// 403 `not_rostered`: a room terminal asking for a meeting whose roster does not
+    /// hold it.
+    pub fn not_rostered(meeting_id: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "not_rostered",
+            format!("this room terminal is not on the roster of meeting {meeting_id}"),
+        )
+    }
+
+    /// 409 `outside_window`: no join window of the meeting is open now; `next` is the
+    /// next one's `(opens, closes)`, unix seconds, if any occurrence is left.
+    pub fn outside_window(message: impl Into<String>, next: Option<(i64, i64)>) -> Self {
+        let mut err = Self::new(StatusCode::CONFLICT, "outside_window", message);
+        if let Some((opens, closes)) = next {
+            err.body.opens_at = Some(opens);
+            err.body.closes_at = Some(closes);
+        }
+        err
     }
 
     /// 404.
@@ -130,7 +161,7 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        (self.status, Json(*self.body)).into_response()
     }
 }
 

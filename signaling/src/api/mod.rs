@@ -5,6 +5,7 @@ mod auth;
 mod calendar;
 mod endpoints;
 mod error;
+mod join;
 mod meetings;
 mod principal;
 mod staff;
@@ -71,6 +72,7 @@ pub fn routes() -> (Router<Arc<AppState>>, OpenApiDoc) {
         .merge(staff::router())
         .merge(meetings::router())
         .merge(calendar::router())
+        .merge(join::router())
         .split_for_parts();
     let router = router
         .route("/api/{*rest}", axum::routing::any(unknown_route))

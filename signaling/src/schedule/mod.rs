@@ -30,7 +30,8 @@ pub use validate::{
     MAX_TERMINAL_ID_CHARS, MAX_TITLE_CHARS,
 };
 pub use window::{
-    join_window, joinable_occurrence, status_at, DEFAULT_GRACE_MINUTES, DEFAULT_PRE_MINUTES,
+    join_window, joinable_occurrence, status_at, JoinWindow, DEFAULT_GRACE_MINUTES,
+    DEFAULT_PRE_MINUTES, MAX_WINDOW_MINUTES,
 };
 
 /// The province's time zone: every local date and wall-clock time means this zone.

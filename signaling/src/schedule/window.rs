@@ -11,6 +11,40 @@ use super::{next_occurrence, MeetingSpec, MeetingStatus, Occurrence};
 pub const DEFAULT_PRE_MINUTES: u32 = 60;
 /// Minutes after the end a room may still (re)join, for a meeting that runs over.
 pub const DEFAULT_GRACE_MINUTES: u32 = 15;
+/// Longest pre-meeting window or grace period a server may be configured with, in
+/// minutes (one day).
+pub const MAX_WINDOW_MINUTES: u32 = 24 * 60;
+
+/// The join-window policy: how long before an occurrence's start, and after its end,
+/// its rooms may join (and get a join token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinWindow {
+    /// Minutes before the start (the technician's test).
+    pub before_minutes: u32,
+    /// Minutes after the end (a meeting that runs over).
+    pub grace_minutes: u32,
+}
+
+impl Default for JoinWindow {
+    fn default() -> Self {
+        JoinWindow {
+            before_minutes: DEFAULT_PRE_MINUTES,
+            grace_minutes: DEFAULT_GRACE_MINUTES,
+        }
+    }
+}
+
+impl JoinWindow {
+    /// [`join_window`] under this policy.
+    pub fn of(&self, occurrence: &Occurrence) -> (DateTime<Utc>, DateTime<Utc>) {
+        join_window(occurrence, self.before_minutes, self.grace_minutes)
+    }
+
+    /// [`joinable_occurrence`] under this policy.
+    pub fn joinable(&self, spec: &MeetingSpec, now: DateTime<Utc>) -> Option<Occurrence> {
+        joinable_occurrence(spec, now, self.before_minutes, self.grace_minutes)
+    }
+}
 
 /// The half-open interval `[open, close)` in which rooms may join `occurrence`:
 /// `pre_minutes` before its start to `grace_minutes` after its end.

@@ -72,6 +72,7 @@ impl Server {
             log_format: LogFormat::Text,
             database_url: None,
             admin_password: None,
+            join_window: signaling::schedule::JoinWindow::default(),
         };
         let (running, serve) = signaling::server::start(&settings)
             .await
