@@ -11,6 +11,9 @@ use crate::schedule::{JoinWindow, DEFAULT_GRACE_MINUTES, DEFAULT_PRE_MINUTES, MA
 
 /// Default HTTP(S) listen address.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8443);
+/// Default listen address of the Prometheus metrics: loopback only.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
 /// Default UDP media port.
 pub const DEFAULT_MEDIA_PORT: u16 = 40000;
 /// Default lifetime of a token made with `hoinghi token`.
@@ -77,6 +80,10 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, env = "HOINGHI_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Plain-HTTP listen address of the Prometheus metrics (`GET /metrics`), or `off`
+    /// [default: 127.0.0.1:9464].
+    #[arg(long, env = "HOINGHI_METRICS_LISTEN")]
+    pub metrics_listen: Option<MetricsListen>,
     /// Log format.
     #[arg(long, env = "HOINGHI_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -193,6 +200,33 @@ pub enum TlsMode {
     Off,
 }
 
+/// Where the metrics listener listens: an address, or `off` (or empty) for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MetricsListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for MetricsListen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() || s.eq_ignore_ascii_case("off") {
+            return Ok(MetricsListen(None));
+        }
+        s.parse()
+            .map(|a| MetricsListen(Some(a)))
+            .map_err(|e| format!("{e}: expected ADDRESS:PORT or off"))
+    }
+}
+
+impl TryFrom<String> for MetricsListen {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// Log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -208,6 +242,7 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    pub metrics_listen: Option<MetricsListen>,
     pub media_port: Option<u16>,
     #[serde(default)]
     pub public_ip: Vec<IpAddr>,
@@ -263,6 +298,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where the Prometheus metrics are served; None: not at all.
+    pub metrics_listen: Option<SocketAddr>,
     pub media_port: u16,
     /// Empty: detect.
     pub public_ips: Vec<IpAddr>,
@@ -328,6 +365,10 @@ impl Settings {
         };
         Ok(Settings {
             listen: serve.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
+            metrics_listen: serve
+                .metrics_listen
+                .or(file.metrics_listen)
+                .map_or(Some(DEFAULT_METRICS_LISTEN), |m| m.0),
             media_port: serve
                 .media_port
                 .or(file.media_port)
@@ -509,6 +550,43 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["hoinghi", "--join-window-before-min", "1441"]).is_err());
         assert!(Cli::try_parse_from(["hoinghi", "--join-grace-min", "-1"]).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn metrics_listen_defaults_to_loopback_and_can_be_turned_off() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        if std::env::var_os("HOINGHI_METRICS_LISTEN").is_none() {
+            let s = Settings::resolve(&parse(&[]).common, &parse(&[]).serve).unwrap();
+            assert_eq!(s.metrics_listen, Some(DEFAULT_METRICS_LISTEN));
+            std::fs::write(&file, "metrics_listen = \"off\"\n").unwrap();
+            let cli = parse(&["--config", file.to_str().unwrap()]);
+            let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+            assert_eq!(s.metrics_listen, None);
+        }
+        std::fs::write(&file, "metrics_listen = \"0.0.0.0:9100\"\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap()]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        if std::env::var_os("HOINGHI_METRICS_LISTEN").is_none() {
+            assert_eq!(s.metrics_listen, Some("0.0.0.0:9100".parse().unwrap()));
+        }
+        for off in ["off", ""] {
+            let cli = parse(&["--metrics-listen", off]);
+            let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+            assert_eq!(s.metrics_listen, None);
+        }
+        let cli = parse(&["--metrics-listen", "127.0.0.1:0"]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        assert_eq!(s.metrics_listen, Some("127.0.0.1:0".parse().unwrap()));
+        assert!(Cli::try_parse_from(["hoinghi", "--metrics-listen", "9464"]).is_err());
+        std::fs::write(&file, "metrics_listen = \"nowhere\"\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap()]);
+        let err = Settings::resolve(&cli.common, &cli.serve)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ADDRESS:PORT or off"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,6 +1,7 @@
 //! The server: WebSocket signaling, join tokens, the REST API over the registry's
 //! store, the web client, and the SFU embedded in-process. `main.rs` parses settings
-//! and calls [`server::start`].
+//! and calls [`server::start`]; the Prometheus metrics have their own listener
+//! ([`metrics::app`]).
 
 pub mod access;
 pub mod api;
@@ -8,7 +9,9 @@ pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod demo;
+mod health;
 pub mod keyring;
+pub mod metrics;
 pub mod protocol;
 pub mod schedule;
 pub mod server;
@@ -29,6 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use access::SessionKeys;
 use api::LoginThrottle;
 use auth::JoinTokens;
+use metrics::Metrics;
 use sfu::SfuHandle;
 use store::Store;
 
@@ -46,6 +50,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     /// When rooms may join a meeting (and get its join token).
     pub join_window: schedule::JoinWindow,
+    /// The signaling side's Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 /// The whole HTTP application.
@@ -53,7 +59,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let (api, doc) = api::routes();
     Router::new()
         .route("/ws", get(websocket))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router())
         .merge(api)
         .merge(api::openapi_router(doc))
         .merge(web::router())

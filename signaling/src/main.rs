@@ -63,6 +63,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     println!("hoinghi: serving on {}", running.url);
     println!("hoinghi: media on udp {}", running.media_addr);
+    if let Some(addr) = running.metrics_addr {
+        println!("hoinghi: Prometheus metrics on http://{addr}/metrics");
+    }
     println!(
         "hoinghi: make a join link with: hoinghi token --data-dir {} --room ROOM --identity ID --name NAME",
         settings.data_dir.display()

@@ -1,5 +1,5 @@
 //! Starting the server: data directory, database, keys, first administrator, media
-//! engine, HTTP(S) listener.
+//! engine, HTTP(S) listener, metrics listener.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,6 +64,8 @@ pub enum StartError {
 pub struct Running {
     /// Where HTTP(S) listens.
     pub http_addr: SocketAddr,
+    /// Where the Prometheus metrics are served, if they are.
+    pub metrics_addr: Option<SocketAddr>,
     /// The advertised media address.
     pub media_addr: SocketAddr,
     /// The URL to open (loopback when listening on all interfaces is reachable there).
@@ -159,6 +161,18 @@ pub async fn start(
         addr: settings.listen,
         source,
     })?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => Some(bind_tcp(addr, "metrics listener").await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr().map_err(|source| StartError::Bind {
+            what: "metrics listener",
+            addr: settings.metrics_listen.unwrap_or(settings.listen),
+            source,
+        })?),
+        None => None,
+    };
     let state = Arc::new(AppState {
         sfu: sfu.clone(),
         keys,
@@ -166,7 +180,9 @@ pub async fn start(
         sessions,
         login_throttle: LoginThrottle::default(),
         join_window: settings.join_window,
+        metrics: Default::default(),
     });
+    let metrics_router = crate::metrics::app(state.clone());
     let router = app(state).into_make_service();
     let tls = settings.use_tls();
     let host = if http_addr.ip().is_unspecified() {
@@ -181,6 +197,7 @@ pub async fn start(
     );
     let running = Running {
         http_addr,
+        metrics_addr,
         media_addr: sfu.media_addr(),
         url,
         sfu,
@@ -210,5 +227,24 @@ pub async fn start(
             })?;
         Box::pin(async move { axum::serve(listener, router).await })
     };
+    let serve = async move {
+        match metrics_listener {
+            // Either ending is the server failing.
+            Some(l) => tokio::select! {
+                r = serve => r,
+                r = axum::serve(l, metrics_router) => r,
+            },
+            None => serve.await,
+        }
+    };
     Ok((running, serve))
+}
+
+async fn bind_tcp(
+    addr: SocketAddr,
+    what: &'static str,
+) -> Result<tokio::net::TcpListener, StartError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { what, addr, source })
 }

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::auth::TokenError;
+use crate::metrics::JoinFailure;
 use crate::protocol::{
     close, ClientMessage, ErrorCode, ParticipantWire, PeerTarget, ServerMessage, TrackWire,
     MAX_MESSAGE_BYTES,
@@ -43,6 +44,7 @@ struct Joined {
 
 /// Run one session to its end.
 pub async fn run(mut socket: WebSocket, state: Arc<AppState>) {
+    let _open = state.metrics.websocket_session();
     let mut joined: Option<Joined> = None;
     let mut last_heard = Instant::now();
     let opened = Instant::now();
@@ -131,10 +133,16 @@ async fn on_text(
         (ClientMessage::Ping, _) => send_step(socket, &ServerMessage::Pong).await,
         (ClientMessage::Join { token }, None) => match join(state, &token).await {
             Ok((j, reply)) => {
+                state.metrics.join_accepted();
                 *joined = Some(j);
                 send_step(socket, &reply).await
             }
             Err((code, message)) => {
+                state.metrics.join_failed(match code {
+                    ErrorCode::InvalidToken => JoinFailure::InvalidToken,
+                    ErrorCode::TokenExpired => JoinFailure::TokenExpired,
+                    _ => JoinFailure::Internal,
+                });
                 let _ = send(socket, &ServerMessage::Error { code, message }).await;
                 match code {
                     ErrorCode::InvalidToken | ErrorCode::TokenExpired => Step::End(Some(Ending {

@@ -71,6 +71,7 @@ impl Api {
             sessions: SessionKeys::from_secret("k1", &secret),
             login_throttle: LoginThrottle::default(),
             join_window,
+            metrics: Default::default(),
         });
         let app = signaling::app(state.clone());
         Api {

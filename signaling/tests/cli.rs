@@ -393,12 +393,20 @@ fn demo_data_seeds_an_empty_registry_once() {
 fn serve_once(data: &Path) -> (String, String) {
     use std::io::{BufRead, BufReader, Read};
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoinghi"));
-    cmd.args(["--listen", "127.0.0.1:0", "--media-port", "0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--media-port",
+        "0",
+        "--data-dir",
+    ])
+    .arg(data)
+    .env("RUST_LOG", "info")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if key.starts_with("HOINGHI_") || key == "DATABASE_URL" {

@@ -32,6 +32,7 @@ async fn app() -> Router {
         sessions: SessionKeys::from_secret("k", &[9; 32]),
         login_throttle: LoginThrottle::default(),
         join_window: signaling::schedule::JoinWindow::default(),
+        metrics: Default::default(),
     }))
 }
 

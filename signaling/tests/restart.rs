@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 fn settings(data: &Path, admin_password: Option<&str>) -> Settings {
     Settings {
         listen: (Ipv4Addr::LOCALHOST, 0).into(),
+        metrics_listen: None,
         media_port: 0,
         public_ips: vec![Ipv4Addr::LOCALHOST.into()],
         data_dir: data.to_path_buf(),

@@ -59,7 +59,7 @@ let anyFailure = false;
 /** Starts `hoinghi` on port 0 and resolves with its base URL (no trailing slash). */
 function startServer() {
   return new Promise((resolve, reject) => {
-    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
+    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
       '--admin-password', ADMIN_PASSWORD];
     const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     server = child;

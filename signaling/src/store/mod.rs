@@ -164,6 +164,12 @@ impl Store {
         self.backend
     }
 
+    /// Whether the database answers a trivial query (the readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Close the pool (tests reopen the same database).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -63,6 +63,7 @@ impl Server {
         let dir = TempDir::new("ws");
         let settings = Settings {
             listen: (Ipv4Addr::LOCALHOST, 0).into(),
+            metrics_listen: Some((Ipv4Addr::LOCALHOST, 0).into()),
             media_port: 0,
             public_ips: vec![Ipv4Addr::LOCALHOST.into()],
             data_dir: dir.0.join("data"),
@@ -89,6 +90,12 @@ impl Server {
 
     pub fn http_addr(&self) -> SocketAddr {
         self.running.http_addr
+    }
+
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.running
+            .metrics_addr
+            .expect("the test server serves metrics")
     }
 
     /// A token signed with the server's key, valid for a minute.
