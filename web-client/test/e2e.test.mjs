@@ -8,119 +8,35 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import {
+  DEBUG, MEDIA_DEADLINE_MS, hoinghiServer, launchBrowser, makeToken as makeTokenIn, jwtClaims, eventually, statsOf,
+  formatStats as formatStatsOf, saveScreenshot, screenshotDir, assertNoPageErrors, openTab,
+} from './support.mjs';
 
-const webClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(webClientDir, '..');
-const HOINGHI_BIN = process.env.HOINGHI_BIN || path.join(repoRoot, 'target/debug/hoinghi');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DEBUG = Boolean(process.env.DEBUG);
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'hoinghi-e2e');
-
-const SERVER_START_MS = 30_000;
-const MEDIA_DEADLINE_MS = 45_000;
+const SCREENSHOT_DIR = screenshotDir('hoinghi-e2e');
 const UI_DEADLINE_MS = 15_000;
-
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-const execFileP = promisify(execFile);
 
 // ---- the server ----
 
-/** @type {import('node:child_process').ChildProcess | undefined} */
-let server;
+const server = hoinghiServer();
 let baseUrl = '';
 let dataDir = '';
-const serverLog = { stdout: '', stderr: '' };
 /** @type {import('playwright-core').Browser | undefined} */
 let browser;
 let anyFailure = false;
-
-/** Starts `hoinghi` on port 0 and resolves with its base URL (no trailing slash). */
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir];
-    const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    const timer = setTimeout(() => {
-      reject(new Error(`hoinghi did not print "serving on" within ${SERVER_START_MS} ms\n${tail(serverLog)}`));
-    }, SERVER_START_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${HOINGHI_BIN}: ${err.message} (build it with cargo build -p signaling)`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hoinghi exited early (code ${code}, signal ${signal})\n${tail(serverLog)}`));
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      serverLog.stderr += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      serverLog.stdout += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-      const m = /serving on (https?:\/\/\S+?)\/?(?:\s|$)/m.exec(serverLog.stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
-
-/** @param {{stdout: string, stderr: string}} log */
-function tail(log, chars = 20_000) {
-  return `--- server stdout ---\n${log.stdout.slice(-chars)}\n--- server stderr ---\n${log.stderr.slice(-chars)}`;
-}
 
 /**
  * A join token from `hoinghi token`.
  * @param {{room: string, identity: string, name: string, ttl?: number}} o
  */
-async function makeToken({ room, identity, name, ttl }) {
-  const args = ['token', '--data-dir', dataDir, '--room', room, '--identity', identity, '--name', name];
-  if (ttl !== undefined) args.push('--ttl', String(ttl));
-  const { stdout } = await execFileP(HOINGHI_BIN, args);
-  const token = stdout.trim();
-  assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, `hoinghi token printed no JWT: ${stdout}`);
-  return token;
-}
-
-/** @param {string} token */
-function jwtClaims(token) {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-}
+const makeToken = (o) => makeTokenIn(dataDir, o);
 
 // ---- room terminals ----
 
-/**
- * @typedef {{label: string, page: import('playwright-core').Page,
- *   context: import('playwright-core').BrowserContext, logs: string[], lastStats: any,
- *   participantId?: string}} Terminal
- */
+/** @typedef {import('./support.mjs').Tab & {participantId?: string}} Terminal */
 
 /** @type {Terminal[]} */
 const terminals = [];
@@ -134,26 +50,16 @@ const terminals = [];
  * @returns {Promise<Terminal>}
  */
 async function openTerminal(label, token, options = {}) {
-  assert.ok(browser);
-  const context = await browser.newContext({
-    permissions: ['camera', 'microphone'],
-    viewport: { width: 1280, height: 720 },
-  });
-  const page = await context.newPage();
-  /** @type {Terminal} */
-  const term = { label, page, context, logs: [], lastStats: null };
-  const record = (/** @type {string} */ line) => {
-    term.logs.push(line);
-    if (DEBUG) process.stderr.write(`page ${label}: ${line}\n`);
-  };
-  page.on('console', (msg) => record(`[${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => record(`[pageerror] ${err.stack ?? err.message}`));
-  page.on('requestfailed', (req) => record(`[requestfailed] ${req.url()} ${req.failure()?.errorText}`));
-  terminals.push(term);
-  if (options.beforeJoin) await options.beforeJoin(term);
   const extra = new URLSearchParams(options.fragment ?? {}).toString();
-  await page.goto(`${baseUrl}/join#token=${token}${extra ? `&${extra}` : ''}`);
-  return term;
+  return openTab(browser, label, `${baseUrl}/join#token=${token}${extra ? `&${extra}` : ''}`, {
+    contextOptions: { permissions: ['camera', 'microphone'] },
+    logPrefix: `page ${label}`,
+    logFailedRequests: true,
+    beforeGoto: async (term) => {
+      terminals.push(term);
+      if (options.beforeJoin) await options.beforeJoin(term);
+    },
+  });
 }
 
 /**
@@ -176,12 +82,6 @@ async function interceptSignaling(term) {
   };
 }
 
-/** @param {Terminal} term */
-async function statsOf(term) {
-  term.lastStats = await term.page.evaluate(() => /** @type {any} */ (window).hoinghi.stats());
-  return term.lastStats;
-}
-
 /** @param {Terminal} term @returns {Promise<{participantId: string, name: string, isSelf: boolean}[]>} */
 function rosterOf(term) {
   return term.page.evaluate(() => /** @type {any} */ (window).hoinghi.roster());
@@ -195,30 +95,6 @@ async function selfIdOf(term) {
   });
   term.participantId = await handle.jsonValue();
   return /** @type {string} */ (term.participantId);
-}
-
-/**
- * Calls `probe` until it returns true or the deadline passes; never a fixed sleep.
- * @param {string} what described in the failure
- * @param {() => Promise<boolean>} probe
- * @param {number} timeoutMs
- * @param {() => Promise<string> | string} [explain] extra detail for the failure
- */
-async function eventually(what, probe, timeoutMs, explain) {
-  const deadline = Date.now() + timeoutMs;
-  /** @type {unknown} */
-  let lastError;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-      lastError = undefined;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const detail = explain ? await explain() : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${detail}${lastError ? `\nlast error: ${lastError}` : ''}`);
 }
 
 /**
@@ -245,20 +121,7 @@ async function receivesFrom(term, pid) {
  * One line per RTP stream, for failure messages.
  * @param {any} stats what `window.hoinghi.stats()` returned
  */
-function formatStats(stats) {
-  if (!stats) return '  (none)';
-  const lines = [
-    ...stats.inbound.map(
-      (/** @type {any} */ s) =>
-        `  in  ${s.kind} from ${s.participantId} (${s.trackId}): packets ${s.packetsReceived}, lost ${s.packetsLost}, ` +
-        `frames ${s.framesDecoded}, bytes ${s.bytesReceived}, jitter ${s.jitter}, freezes ${s.freezeCount}, codec ${s.codec}`,
-    ),
-    ...stats.outbound.map(
-      (/** @type {any} */ s) => `  out ${s.kind}: packets ${s.packetsSent}, frames ${s.framesEncoded}, codec ${s.codec}`,
-    ),
-  ];
-  return lines.length ? lines.join('\n') : '  (no RTP streams)';
-}
+const formatStats = (stats) => formatStatsOf(stats, { detailed: true });
 
 /** Prints what each terminal saw, for a failing run. */
 async function dumpDiagnostics() {
@@ -291,10 +154,7 @@ async function dumpDiagnostics() {
 async function withDiagnostics(body) {
   try {
     await body();
-    for (const term of terminals) {
-      const errors = term.logs.filter((l) => l.startsWith('[pageerror]'));
-      assert.deepEqual(errors, [], `${term.label} has no uncaught page errors`);
-    }
+    assertNoPageErrors(terminals, (term) => term.label);
   } catch (err) {
     anyFailure = true;
     await dumpDiagnostics();
@@ -307,28 +167,21 @@ async function withDiagnostics(body) {
 /** @param {Terminal} term @param {string} name */
 async function screenshot(term, name) {
   if (!process.env.SCREENSHOT_DIR) return;
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await term.page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+  await saveScreenshot(term.page, SCREENSHOT_DIR, name);
 }
 
 // ---- setup ----
 
 before(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'hoinghi-e2e-'));
-  baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  baseUrl = await server.start(dataDir);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (anyFailure && !DEBUG) process.stderr.write(tail(serverLog));
+  await server.stop();
+  if (anyFailure && !DEBUG) process.stderr.write(server.tail());
   await rm(dataDir, { recursive: true, force: true });
 });
 

@@ -10,131 +10,29 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  DEBUG, hoinghiServer, launchBrowser, restClient, eventually, receivesMedia as receivesMediaOf,
+  saveScreenshot, screenshotDir, dumpTabs, assertNoPageErrors, openTab,
+} from './support.mjs';
 
-const webClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(webClientDir, '..');
-const HOINGHI_BIN = process.env.HOINGHI_BIN || path.join(repoRoot, 'target/debug/hoinghi');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DEBUG = Boolean(process.env.DEBUG);
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'hoinghi-e2e');
-
-const SERVER_START_MS = 30_000;
-const MEDIA_DEADLINE_MS = 45_000;
+const SCREENSHOT_DIR = screenshotDir('hoinghi-e2e');
 const UI_DEADLINE_MS = 20_000;
 const ADMIN_PASSWORD = 'kiosk-test-admin-password';
 
-// The same browser as e2e.test.mjs: fake camera and microphone, no prompts.
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-/** @type {import('node:child_process').ChildProcess | undefined} */
-let server;
+const server = hoinghiServer();
 let baseUrl = '';
 let dataDir = '';
-const serverLog = { stdout: '', stderr: '' };
 /** @type {import('playwright-core').Browser | undefined} */
 let browser;
 let anyFailure = false;
-
-/** Starts `hoinghi` on port 0 and resolves with its base URL (no trailing slash). */
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
-      '--admin-password', ADMIN_PASSWORD,
-      // No grace after the end, so that a short meeting ends within the test.
-      '--join-grace-min', '0'];
-    const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    const timer = setTimeout(() => {
-      reject(new Error(`hoinghi did not print "serving on" within ${SERVER_START_MS} ms\n${tail(serverLog)}`));
-    }, SERVER_START_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${HOINGHI_BIN}: ${err.message} (build it with cargo build -p signaling)`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hoinghi exited early (code ${code}, signal ${signal})\n${tail(serverLog)}`));
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      serverLog.stderr += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      serverLog.stdout += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-      const m = /serving on (https?:\/\/\S+?)\/?(?:\s|$)/m.exec(serverLog.stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
-
-/** @param {{stdout: string, stderr: string}} log */
-function tail(log, chars = 20_000) {
-  return `--- server stdout ---\n${log.stdout.slice(-chars)}\n--- server stderr ---\n${log.stderr.slice(-chars)}`;
-}
-
-/**
- * A REST call; resolves with the status and the parsed body (null if none).
- * @param {string} method
- * @param {string} route under /api/v1
- * @param {{token?: string, body?: unknown}} [options]
- * @returns {Promise<{status: number, body: any}>}
- */
-async function api(method, route, { token, body } = {}) {
-  /** @type {Record<string, string>} */
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${baseUrl}/api/v1${route}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-/**
- * @param {string} method @param {string} route @param {number} expected
- * @param {{token?: string, body?: unknown}} [options]
- */
-async function apiOk(method, route, expected, options) {
-  const res = await api(method, route, options);
-  assert.equal(res.status, expected, `${method} ${route}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const { api, apiOk } = restClient(() => baseUrl);
 
 // ---- kiosks ----
 
-/**
- * @typedef {{label: string, page: import('playwright-core').Page,
- *   context: import('playwright-core').BrowserContext, logs: string[], lastStats: any}} Kiosk
- */
+/** @typedef {import('./support.mjs').Tab} Kiosk */
 
 /** @type {Kiosk[]} */
 const kiosks = [];
@@ -145,94 +43,29 @@ const kiosks = [];
  * @param {string} fragment after `/kiosk#`, e.g. `credential=hnd_…`; empty for none
  * @returns {Promise<Kiosk>}
  */
-async function openKiosk(label, fragment) {
-  assert.ok(browser);
-  const context = await browser.newContext({
-    permissions: ['camera', 'microphone'],
-    viewport: { width: 1280, height: 720 },
+function openKiosk(label, fragment) {
+  return openTab(browser, label, `${baseUrl}/kiosk${fragment ? `#${fragment}` : ''}`, {
+    contextOptions: { permissions: ['camera', 'microphone'] },
+    logPrefix: `kiosk ${label}`,
+    acceptDialogs: true,
+    beforeGoto: async (k) => kiosks.push(k),
   });
-  const page = await context.newPage();
-  /** @type {Kiosk} */
-  const kiosk = { label, page, context, logs: [], lastStats: null };
-  const record = (/** @type {string} */ line) => {
-    kiosk.logs.push(line);
-    if (DEBUG) process.stderr.write(`kiosk ${label}: ${line}\n`);
-  };
-  page.on('console', (msg) => record(`[${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => record(`[pageerror] ${err.stack ?? err.message}`));
-  page.on('dialog', (dialog) => dialog.accept());
-  kiosks.push(kiosk);
-  await page.goto(`${baseUrl}/kiosk${fragment ? `#${fragment}` : ''}`);
-  return kiosk;
 }
 
 /** @param {Kiosk} k @returns {Promise<string>} `setup` or the kiosk's phase */
 const phaseOf = (k) => k.page.evaluate(() => /** @type {any} */ (window).hoinghi.phase());
 
-/** @param {Kiosk} k */
-async function statsOf(k) {
-  k.lastStats = await k.page.evaluate(() => /** @type {any} */ (window).hoinghi.stats());
-  return k.lastStats;
-}
-
-/**
- * Calls `probe` until it returns true or the deadline passes; never a fixed sleep.
- * @param {string} what
- * @param {() => Promise<boolean>} probe
- * @param {number} timeoutMs
- * @param {() => Promise<string> | string} [explain]
- */
-async function eventually(what, probe, timeoutMs, explain) {
-  const deadline = Date.now() + timeoutMs;
-  /** @type {unknown} */
-  let lastError;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-      lastError = undefined;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const detail = explain ? await explain() : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${detail}${lastError ? `\nlast error: ${lastError}` : ''}`);
-}
-
-/** @param {any} stats */
-function formatStats(stats) {
-  if (!stats) return '  (none)';
-  const lines = [
-    ...stats.inbound.map((/** @type {any} */ s) =>
-      `  in  ${s.kind} from ${s.participantId}: packets ${s.packetsReceived}, frames ${s.framesDecoded}`),
-    ...stats.outbound.map((/** @type {any} */ s) => `  out ${s.kind}: packets ${s.packetsSent}, frames ${s.framesEncoded}`),
-  ];
-  return lines.length ? lines.join('\n') : '  (no RTP streams)';
-}
-
 /**
  * Waits until kiosk `k` decodes video and receives sound from some other room.
  * @param {Kiosk} k
  */
-async function receivesMedia(k) {
-  await eventually(
-    `kiosk ${k.label} decodes the other room's video and receives its audio`,
-    async () => {
-      const { inbound } = await statsOf(k);
-      return (
-        inbound.some((/** @type {any} */ s) => s.participantId && s.kind === 'video' && s.framesDecoded > 0) &&
-        inbound.some((/** @type {any} */ s) => s.participantId && s.kind === 'audio' && s.packetsReceived > 0)
-      );
-    },
-    MEDIA_DEADLINE_MS,
-    () => `last inbound of ${k.label}:\n${formatStats(k.lastStats)}`,
-  );
+function receivesMedia(k) {
+  return receivesMediaOf(k, `kiosk ${k.label}`);
 }
 
 /** @param {Kiosk} k @param {string} name */
-async function screenshot(k, name) {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await k.page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+function screenshot(k, name) {
+  return saveScreenshot(k.page, SCREENSHOT_DIR, name);
 }
 
 /**
@@ -242,20 +75,10 @@ async function screenshot(k, name) {
 async function withDiagnostics(body) {
   try {
     await body();
-    for (const k of kiosks) {
-      const errors = k.logs.filter((l) => l.startsWith('[pageerror]'));
-      assert.deepEqual(errors, [], `kiosk ${k.label} has no uncaught page errors`);
-    }
+    assertNoPageErrors(kiosks, (k) => `kiosk ${k.label}`);
   } catch (err) {
     anyFailure = true;
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-    for (const k of kiosks) {
-      const shot = path.join(SCREENSHOT_DIR, `kiosk-failure-${k.label}.png`);
-      await k.page.screenshot({ path: shot }).catch(() => {});
-      await statsOf(k).catch(() => {});
-      console.error(`===== kiosk ${k.label} =====\nstats:\n${formatStats(k.lastStats)}\n` +
-        `console:\n  ${k.logs.slice(-60).join('\n  ')}\nscreenshot: ${shot}\n`);
-    }
+    await dumpTabs(kiosks, SCREENSHOT_DIR, (k) => ({ heading: `kiosk ${k.label}`, shotName: `kiosk-failure-${k.label}` }));
     throw err;
   }
   for (const k of kiosks.splice(0)) await k.context.close().catch(() => {});
@@ -263,20 +86,17 @@ async function withDiagnostics(body) {
 
 before(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'hoinghi-kiosk-'));
-  baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  baseUrl = await server.start(dataDir, [
+    '--admin-password', ADMIN_PASSWORD,
+    // No grace after the end, so that a short meeting ends within the test.
+    '--join-grace-min', '0']);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (anyFailure && !DEBUG) process.stderr.write(tail(serverLog));
+  await server.stop();
+  if (anyFailure && !DEBUG) process.stderr.write(server.tail());
   await rm(dataDir, { recursive: true, force: true });
 });
 

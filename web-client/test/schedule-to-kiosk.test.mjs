@@ -7,163 +7,33 @@
 //
 // Run: `npm test` in web-client/ (HOINGHI_BIN, CHROMIUM_PATH, DEBUG and
 // SCREENSHOT_DIR are read from the environment). The server start-up, browser
-// and polling helpers are copied from kiosk.test.mjs and scheduler.test.mjs
-// (those files export nothing), deliberately duplicated rather than shared.
+// and polling helpers come from support.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  DEBUG, hoinghiServer, launchBrowser, restClient, hanoi, eventually, receivesMedia, openTab as openTabIn,
+  saveScreenshot, screenshotDir, dumpTabs, assertNoPageErrors,
+} from './support.mjs';
 
-const webClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(webClientDir, '..');
-const HOINGHI_BIN = process.env.HOINGHI_BIN || path.join(repoRoot, 'target/debug/hoinghi');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DEBUG = Boolean(process.env.DEBUG);
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'hoinghi-schedule-to-kiosk');
-
-const SERVER_START_MS = 30_000;
-const MEDIA_DEADLINE_MS = 45_000;
+const SCREENSHOT_DIR = screenshotDir('hoinghi-schedule-to-kiosk');
 const UI_DEADLINE_MS = 20_000;
 const ADMIN_PASSWORD = 'schedule-to-kiosk-admin-password';
 
-// The same browser as e2e.test.mjs: fake camera and microphone, no prompts.
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-/** @type {import('node:child_process').ChildProcess | undefined} */
-let server;
+const server = hoinghiServer();
 let baseUrl = '';
 let dataDir = '';
-const serverLog = { stdout: '', stderr: '' };
 /** @type {import('playwright-core').Browser | undefined} */
 let browser;
 let anyFailure = false;
-
-/** Starts `hoinghi` on port 0 and resolves with its base URL (no trailing slash). */
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
-      '--admin-password', ADMIN_PASSWORD];
-    const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    const timer = setTimeout(() => {
-      reject(new Error(`hoinghi did not print "serving on" within ${SERVER_START_MS} ms\n${tail()}`));
-    }, SERVER_START_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${HOINGHI_BIN}: ${err.message} (build it with cargo build -p signaling)`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hoinghi exited early (code ${code}, signal ${signal})\n${tail()}`));
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      serverLog.stderr += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      serverLog.stdout += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-      const m = /serving on (https?:\/\/\S+?)\/?(?:\s|$)/m.exec(serverLog.stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
-
-function tail(chars = 20_000) {
-  return `--- server stdout ---\n${serverLog.stdout.slice(-chars)}\n--- server stderr ---\n${serverLog.stderr.slice(-chars)}`;
-}
-
-/**
- * A REST call; resolves with the status and the parsed body (null if none).
- * @param {string} method
- * @param {string} route under /api/v1
- * @param {{token?: string, body?: unknown}} [options]
- * @returns {Promise<{status: number, body: any}>}
- */
-async function api(method, route, { token, body } = {}) {
-  /** @type {Record<string, string>} */
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${baseUrl}/api/v1${route}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-/**
- * @param {string} method @param {string} route @param {number} expected
- * @param {{token?: string, body?: unknown}} [options]
- */
-async function apiOk(method, route, expected, options) {
-  const res = await api(method, route, options);
-  assert.equal(res.status, expected, `${method} ${route}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-/** Hà Nội (UTC+7, no daylight saving) date and time of a unix time. */
-function hanoi(/** @type {number} */ unix) {
-  const iso = new Date((unix + 7 * 3600) * 1000).toISOString();
-  return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
-}
-
-/**
- * Calls `probe` until it returns true or the deadline passes; never a fixed sleep.
- * @param {string} what
- * @param {() => Promise<boolean>} probe
- * @param {number} timeoutMs
- * @param {() => Promise<string> | string} [explain]
- */
-async function eventually(what, probe, timeoutMs, explain) {
-  const deadline = Date.now() + timeoutMs;
-  /** @type {unknown} */
-  let lastError;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-      lastError = undefined;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const detail = explain ? await explain() : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${detail}${lastError ? `\nlast error: ${lastError}` : ''}`);
-}
+const { api, apiOk } = restClient(() => baseUrl);
 
 // ---- pages (the scheduler's and the kiosks'), each in its own browser context ----
 
-/**
- * @typedef {{label: string, page: import('playwright-core').Page,
- *   context: import('playwright-core').BrowserContext, logs: string[], lastStats: any}} Tab
- */
+/** @typedef {import('./support.mjs').Tab} Tab */
 
 /** @type {Tab[]} */
 const tabs = [];
@@ -175,22 +45,12 @@ const tabs = [];
  * @param {import('playwright-core').BrowserContextOptions} [options]
  * @returns {Promise<Tab>}
  */
-async function openTab(label, url, options = {}) {
-  assert.ok(browser);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, ...options });
-  const page = await context.newPage();
-  /** @type {Tab} */
-  const tab = { label, page, context, logs: [], lastStats: null };
-  const record = (/** @type {string} */ line) => {
-    tab.logs.push(line);
-    if (DEBUG) process.stderr.write(`${label}: ${line}\n`);
-  };
-  page.on('console', (msg) => record(`[${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => record(`[pageerror] ${err.stack ?? err.message}`));
-  page.on('dialog', (dialog) => void dialog.accept());
-  tabs.push(tab);
-  await page.goto(`${baseUrl}${url}`);
-  return tab;
+function openTab(label, url, options = {}) {
+  return openTabIn(browser, label, `${baseUrl}${url}`, {
+    contextOptions: options,
+    acceptDialogs: true,
+    beforeGoto: async (tab) => tabs.push(tab),
+  });
 }
 
 /** @param {string} label @param {string} credential */
@@ -200,64 +60,21 @@ const openKiosk = (label, credential) =>
 /** @param {Tab} k @returns {Promise<string>} `setup` or the kiosk's phase */
 const phaseOf = (k) => k.page.evaluate(() => /** @type {any} */ (window).hoinghi.phase());
 
-/** @param {Tab} k */
-async function statsOf(k) {
-  k.lastStats = await k.page.evaluate(() => /** @type {any} */ (window).hoinghi.stats());
-  return k.lastStats;
-}
-
-/** @param {any} stats */
-function formatStats(stats) {
-  if (!stats) return '  (none)';
-  const lines = [
-    ...stats.inbound.map((/** @type {any} */ s) =>
-      `  in  ${s.kind} from ${s.participantId}: packets ${s.packetsReceived}, frames ${s.framesDecoded}`),
-    ...stats.outbound.map((/** @type {any} */ s) => `  out ${s.kind}: packets ${s.packetsSent}, frames ${s.framesEncoded}`),
-  ];
-  return lines.length ? lines.join('\n') : '  (no RTP streams)';
-}
-
-/**
- * Waits until kiosk `k` decodes video and receives sound from some other room.
- * @param {Tab} k
- */
-async function receivesMedia(k) {
-  await eventually(
-    `${k.label} decodes the other room's video and receives its audio`,
-    async () => {
-      const { inbound } = await statsOf(k);
-      return (
-        inbound.some((/** @type {any} */ s) => s.participantId && s.kind === 'video' && s.framesDecoded > 0) &&
-        inbound.some((/** @type {any} */ s) => s.participantId && s.kind === 'audio' && s.packetsReceived > 0)
-      );
-    },
-    MEDIA_DEADLINE_MS,
-    () => `last inbound of ${k.label}:\n${formatStats(k.lastStats)}`,
-  );
-}
-
 /** @param {Tab} t @param {string} name */
-async function screenshot(t, name) {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await t.page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
+function screenshot(t, name) {
+  return saveScreenshot(t.page, SCREENSHOT_DIR, name);
 }
 
 before(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'hoinghi-sched-kiosk-'));
-  baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  baseUrl = await server.start(dataDir, ['--admin-password', ADMIN_PASSWORD]);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (anyFailure && !DEBUG) process.stderr.write(tail());
+  await server.stop();
+  if (anyFailure && !DEBUG) process.stderr.write(server.tail());
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -356,20 +173,14 @@ test('a meeting scheduled in the scheduler UI is joined by its two rooms\' kiosk
       // Still nothing on its screen after the refusal.
       assert.equal(await phaseOf(k3), 'idle');
 
-      for (const t of tabs) {
-        const errors = t.logs.filter((l) => l.startsWith('[pageerror]'));
-        assert.deepEqual(errors, [], `${t.label} has no uncaught page errors`);
-      }
+      assertNoPageErrors(tabs, (t) => t.label);
     } catch (err) {
       anyFailure = true;
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      for (const t of tabs) {
-        const shot = path.join(SCREENSHOT_DIR, `failure-${t.label.replace(/\s+/g, '-')}.png`);
-        await t.page.screenshot({ path: shot }).catch(() => {});
-        if (t.label.startsWith('kiosk')) await statsOf(t).catch(() => {});
-        console.error(`===== ${t.label} =====\nstats:\n${formatStats(t.lastStats)}\n` +
-          `console:\n  ${t.logs.slice(-60).join('\n  ')}\nscreenshot: ${shot}\n`);
-      }
+      await dumpTabs(tabs, SCREENSHOT_DIR, (t) => ({
+        heading: t.label,
+        shotName: `failure-${t.label.replace(/\s+/g, '-')}`,
+        stats: t.label.startsWith('kiosk'),
+      }));
       throw err;
     } finally {
       for (const t of tabs.splice(0)) await t.context.close().catch(() => {});

@@ -5,96 +5,29 @@
 // see a double booking refused with a message naming the meeting and the room.
 //
 // Run: `npm test` in web-client/ (HOINGHI_BIN, CHROMIUM_PATH, DEBUG and
-// SCREENSHOT_DIR are read from the environment). The server start-up is
-// deliberately the same as e2e.test.mjs's, duplicated rather than shared.
+// SCREENSHOT_DIR are read from the environment). The server start-up and the
+// browser come from support.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import {
+  DEBUG, hoinghiServer, hoinghiCli, launchBrowser, restClient, hanoi, saveScreenshot, screenshotDir,
+} from './support.mjs';
 
-const webClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(webClientDir, '..');
-const HOINGHI_BIN = process.env.HOINGHI_BIN || path.join(repoRoot, 'target/debug/hoinghi');
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const DEBUG = Boolean(process.env.DEBUG);
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(os.tmpdir(), 'hoinghi-scheduler');
-
-const SERVER_START_MS = 30_000;
+const SCREENSHOT_DIR = screenshotDir('hoinghi-scheduler');
 const UI_DEADLINE_MS = 15_000;
 const ADMIN_PASSWORD = 'admin-pass-scheduler-test';
 
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--use-fake-device-for-media-stream=fps=30',
-  '--use-fake-ui-for-media-stream',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-const execFileP = promisify(execFile);
-
-/** @type {import('node:child_process').ChildProcess | undefined} */
-let server;
+const server = hoinghiServer();
 let baseUrl = '';
 let dataDir = '';
-const serverLog = { stdout: '', stderr: '' };
 /** @type {import('playwright-core').Browser | undefined} */
 let browser;
 let anyFailure = false;
-
-/** Starts `hoinghi` on port 0 and resolves with its base URL (no trailing slash). */
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
-      '--admin-password', ADMIN_PASSWORD];
-    const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    const timer = setTimeout(() => {
-      reject(new Error(`hoinghi did not print "serving on" within ${SERVER_START_MS} ms\n${tail()}`));
-    }, SERVER_START_MS);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${HOINGHI_BIN}: ${err.message} (build it with cargo build -p signaling)`));
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hoinghi exited early (code ${code}, signal ${signal})\n${tail()}`));
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      serverLog.stderr += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-    });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      serverLog.stdout += chunk;
-      if (DEBUG) process.stderr.write(chunk);
-      const m = /serving on (https?:\/\/\S+?)\/?(?:\s|$)/m.exec(serverLog.stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
-
-function tail(chars = 20_000) {
-  return `--- server stdout ---\n${serverLog.stdout.slice(-chars)}\n--- server stderr ---\n${serverLog.stderr.slice(-chars)}`;
-}
+const { api } = restClient(() => baseUrl);
 
 /**
  * The REST API as the test sees it, with the admin's own session.
@@ -103,43 +36,21 @@ function tail(chars = 20_000) {
  * @param {string | null} token
  * @param {unknown} [body]
  */
-async function rest(method, route, token, body) {
-  /** @type {Record<string, string>} */
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${baseUrl}/api/v1${route}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-/** Hà Nội (UTC+7, no daylight saving) date and time of a unix time. */
-function hanoi(/** @type {number} */ unix) {
-  const iso = new Date((unix + 7 * 3600) * 1000).toISOString();
-  return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
+function rest(method, route, token, body) {
+  return api(method, route, { token: token ?? undefined, body });
 }
 
 before(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'hoinghi-sched-'));
-  await execFileP(HOINGHI_BIN, ['demo-data', '--data-dir', dataDir, '--credentials-file', path.join(dataDir, 'demo-credentials.tsv')]);
-  baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  await hoinghiCli(['demo-data', '--data-dir', dataDir, '--credentials-file', path.join(dataDir, 'demo-credentials.tsv')]);
+  baseUrl = await server.start(dataDir, ['--admin-password', ADMIN_PASSWORD]);
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close().catch(() => {});
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server?.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (anyFailure) console.error(tail());
+  await server.stop();
+  if (anyFailure) console.error(server.tail());
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -157,10 +68,7 @@ test('a scheduler logs in, registers a room, schedules, edits and cancels a meet
   page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
   if (DEBUG) page.on('console', (m) => process.stderr.write(`page: [${m.type()}] ${m.text()}\n`));
   page.on('dialog', (d) => void d.accept());
-  const shot = async (/** @type {string} */ name) => {
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`) });
-  };
+  const shot = (/** @type {string} */ name) => saveScreenshot(page, SCREENSHOT_DIR, name);
 
   try {
     // ---- log in through the form: a wrong password first ----
