@@ -315,9 +315,7 @@ impl Sfu {
         role: PeerRole,
         event: Event,
     ) -> Option<Event> {
-        let Some(p) = self.participants.get_mut(&id) else {
-            return None;
-        };
+        let p = self.participants.get_mut(&id)?;
         match event {
             Event::PeerStats(s) => p.figures.on_peer(role, &s),
             Event::MediaIngressStats(s) if role == PeerRole::Publisher => {
