@@ -328,3 +328,38 @@ async fn the_demo_province_has_78_terminals_and_is_seeded_once() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn attendance_records_are_kept_in_time_order_and_a_retried_write_is_not_doubled() {
+    use signaling::store::{AttendanceEvent, AttendanceRecord};
+    for db in TestDb::all("attendance_records_are_kept_in_time_order").await {
+        let s = &db.store;
+        let record = |id: &str, endpoint: &str, event, at_ms| AttendanceRecord {
+            id: id.into(),
+            meeting_id: "m1".into(),
+            occurrence: 2,
+            endpoint_id: endpoint.into(),
+            name: format!("Phòng {endpoint}"),
+            event,
+            at_ms,
+        };
+        let leave = record("r3", "t1", AttendanceEvent::Leave, 3_000);
+        let join = record("r1", "t1", AttendanceEvent::Join, 1_000);
+        let drop = record("r2", "t2", AttendanceEvent::Drop, 2_000);
+        for r in [&leave, &join, &drop, &join] {
+            s.record_attendance(r).await.unwrap();
+        }
+        // Another occurrence's records are apart.
+        let mut other = record("r4", "t1", AttendanceEvent::Join, 500);
+        other.occurrence = 3;
+        s.record_attendance(&other).await.unwrap();
+        assert_eq!(
+            s.attendance("m1", 2).await.unwrap(),
+            vec![join.clone(), drop.clone(), leave.clone()],
+            "{:?}",
+            db.url
+        );
+        assert_eq!(s.attendance("m1", 3).await.unwrap(), vec![other]);
+        assert!(s.attendance("m2", 2).await.unwrap().is_empty());
+    }
+}
