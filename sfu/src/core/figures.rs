@@ -32,8 +32,7 @@ pub struct ParticipantStats {
     pub room: String,
     /// Its stable identity (a room terminal's id).
     pub identity: String,
-    /// Both its peer connections have been up at some point since it joined (ICE and
-    /// DTLS); the subscriber alone for one that does not publish.
+    /// One of its peer connections has come up (ICE and DTLS) since it joined.
     pub connected: bool,
     /// Bytes received from it on both connections (media, RTCP, STUN, DTLS).
     pub bytes_in: u64,
@@ -279,12 +278,11 @@ impl Sfu {
             .values()
             .map(|p| {
                 let c = p.figures.snapshot();
-                let publishes = p.publisher_offered;
                 ParticipantStats {
                     participant_id: p.id,
                     room: p.room.to_string(),
                     identity: p.info.identity.clone(),
-                    connected: p.subscriber.connected && (!publishes || p.publisher.connected),
+                    connected: p.subscriber.connected || p.publisher.connected,
                     bytes_in: c.bytes_in,
                     bytes_out: c.bytes_out,
                     packets_in: c.packets_in,
