@@ -23,30 +23,10 @@ use support::*;
 /// The board's sampling plus slack.
 const BOARD_DEADLINE: Duration = Duration::from_secs(10);
 
-/// A GET on a fresh connection; returns the status, the headers and the body.
+/// A GET on a fresh connection; returns the status, the head and the body.
 async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String, String) {
-    let mut stream = tokio::time::timeout(DEADLINE, TcpStream::connect(addr))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response))
-        .await
-        .expect("answer timed out")
-        .expect("read");
-    let text = String::from_utf8(response).expect("UTF-8");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, head.to_string(), body.to_string())
+    let (status, _, head, body) = http_get(addr, path, token).await;
+    (status, head, body)
 }
 
 async fn get_json(addr: SocketAddr, path: &str, token: &str) -> Value {

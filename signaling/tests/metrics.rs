@@ -8,39 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use serde_json::{json, Value};
-use support::{connect, expect_close, join, recv_error, send_json, Server, DEADLINE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use support::{connect, expect_close, http_get, join, recv_error, send_json, Server};
+use tokio::net::UdpSocket;
 
 /// `GET path` on a fresh connection: (status, content type, body).
 async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let mut stream = tokio::time::timeout(DEADLINE, TcpStream::connect(addr))
-        .await
-        .expect("connect timed out")
-        .expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    tokio::time::timeout(DEADLINE, stream.read_to_end(&mut response))
-        .await
-        .expect("answer timed out")
-        .expect("read");
-    let text = String::from_utf8(response).expect("UTF-8");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type")
-                .then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    (status, content_type, body.to_string())
+    let (status, content_type, _, body) = http_get(addr, path, None).await;
+    (status, content_type, body)
 }
 
 /// A scrape parsed as the Prometheus text format: sample (`name{labels}` exactly as
