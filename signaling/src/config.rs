@@ -574,6 +574,51 @@ mod tests {
     }
 
     #[test]
+    fn alarm_delays_from_flag_or_file_within_an_hour() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        let env_free = [
+            "HOINGHI_ALARM_DEGRADED_SECS",
+            "HOINGHI_ALARM_SILENT_SECS",
+            "HOINGHI_ALARM_NOT_FULL_GRACE_SECS",
+        ]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none());
+        if env_free {
+            let s = Settings::resolve(&parse(&[]).common, &parse(&[]).serve).unwrap();
+            assert_eq!(s.alarms, AlarmSettings::default());
+        }
+        std::fs::write(
+            &file,
+            "alarm_degraded_secs = 5\nalarm_silent_secs = 7\nalarm_not_full_grace_secs = 0\n",
+        )
+        .unwrap();
+        let cli = parse(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--alarm-degraded-secs",
+            "3",
+        ]);
+        let s = Settings::resolve(&cli.common, &cli.serve).unwrap();
+        assert_eq!(s.alarms.degraded_secs, 3, "the flag wins");
+        if env_free {
+            assert_eq!((s.alarms.silent_secs, s.alarms.not_full_grace_secs), (7, 0));
+        }
+        std::fs::write(&file, "alarm_silent_secs = 0\n").unwrap();
+        let cli = parse(&["--config", file.to_str().unwrap()]);
+        if env_free {
+            let err = Settings::resolve(&cli.common, &cli.serve)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("alarm_silent_secs"), "{err}");
+        }
+        assert!(Cli::try_parse_from(["hoinghi", "--alarm-degraded-secs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["hoinghi", "--alarm-silent-secs", "3601"]).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn join_window_from_flag_or_file_within_a_day() {
         let dir = std::env::temp_dir().join(format!("hoinghi-cfg-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
