@@ -66,6 +66,32 @@ pub struct ParticipantStats {
     pub publishes_audio: bool,
 }
 
+impl ParticipantStats {
+    /// A participant with no figure yet.
+    pub fn empty(participant_id: ParticipantId) -> ParticipantStats {
+        ParticipantStats {
+            participant_id,
+            room: String::new(),
+            identity: String::new(),
+            connected: false,
+            bytes_in: 0,
+            bytes_out: 0,
+            packets_in: 0,
+            packets_out: 0,
+            loss_in: None,
+            loss_out: None,
+            jitter_ms: None,
+            rtt_ms: None,
+            nacks: 0,
+            plis: 0,
+            firs: 0,
+            layer: None,
+            audio_level: None,
+            publishes_audio: false,
+        }
+    }
+}
+
 /// Cumulative counters of one RTP stream (one mid and rid), as last reported.
 #[derive(Debug, Clone, Copy, Default)]
 struct StreamCounts {
@@ -190,16 +216,17 @@ impl Figures {
         self.subscriber.egress_loss.or(self.egress_loss)
     }
 
-    pub fn snapshot(&self) -> Counts {
+    /// The figures as a snapshot; `base` brings who it is, and its counters and
+    /// figures are overwritten.
+    pub fn snapshot(&self, base: ParticipantStats) -> ParticipantStats {
         let sum = |v: &[StreamCounts], f: fn(&StreamCounts) -> u64| v.iter().map(f).sum::<u64>();
         let both = |f: fn(&StreamCounts) -> u64| sum(&self.ingress, f) + sum(&self.egress, f);
-        let ingress_loss = self.publisher.ingress_loss;
-        Counts {
+        ParticipantStats {
             bytes_in: self.publisher.bytes_rx + self.subscriber.bytes_rx,
             bytes_out: self.publisher.bytes_tx + self.subscriber.bytes_tx,
             packets_in: sum(&self.ingress, |s| s.packets),
             packets_out: sum(&self.egress, |s| s.packets),
-            loss_in: ingress_loss,
+            loss_in: self.publisher.ingress_loss,
             loss_out: self.egress_loss(),
             jitter_ms: self
                 .ingress
@@ -214,24 +241,9 @@ impl Figures {
             plis: both(|s| s.plis),
             firs: both(|s| s.firs),
             audio_level: self.shown_peak.map(linear),
+            ..base
         }
     }
-}
-
-/// The summed figures of [`Figures::snapshot`].
-pub(crate) struct Counts {
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub packets_in: u64,
-    pub packets_out: u64,
-    pub loss_in: Option<f32>,
-    pub loss_out: Option<f32>,
-    pub jitter_ms: Option<f64>,
-    pub rtt_ms: Option<f64>,
-    pub nacks: u64,
-    pub plis: u64,
-    pub firs: u64,
-    pub audio_level: Option<f32>,
 }
 
 fn stream(list: &mut Vec<StreamCounts>, mid: Mid, rid: Option<Rid>) -> &mut StreamCounts {
@@ -277,30 +289,17 @@ impl Sfu {
         self.participants
             .values()
             .map(|p| {
-                let c = p.figures.snapshot();
-                ParticipantStats {
-                    participant_id: p.id,
+                p.figures.snapshot(ParticipantStats {
                     room: p.room.to_string(),
                     identity: p.info.identity.clone(),
                     connected: p.subscriber.connected || p.publisher.connected,
-                    bytes_in: c.bytes_in,
-                    bytes_out: c.bytes_out,
-                    packets_in: c.packets_in,
-                    packets_out: c.packets_out,
-                    loss_in: c.loss_in,
-                    loss_out: c.loss_out,
-                    jitter_ms: c.jitter_ms,
-                    rtt_ms: c.rtt_ms,
-                    nacks: c.nacks,
-                    plis: c.plis,
-                    firs: c.firs,
                     layer: p
                         .tracks_out
                         .iter()
                         .find_map(|t| t.layer.map(|r| r.to_string())),
-                    audio_level: c.audio_level,
                     publishes_audio: p.tracks_in.iter().any(|t| t.kind == TrackKind::Audio),
-                }
+                    ..ParticipantStats::empty(p.id)
+                })
             })
             .collect()
     }
@@ -396,18 +395,30 @@ mod tests {
     #[test]
     fn audio_level_is_the_loudest_of_the_last_interval_in_linear_scale() {
         let mut f = Figures::default();
-        assert_eq!(f.snapshot().audio_level, None);
+        assert_eq!(
+            f.snapshot(ParticipantStats::empty(ParticipantId(1)))
+                .audio_level,
+            None
+        );
         f.hear(-60);
         f.hear(-20);
         f.hear(-127);
         // Not shown until the interval closes.
-        assert_eq!(f.snapshot().audio_level, None);
+        assert_eq!(
+            f.snapshot(ParticipantStats::empty(ParticipantId(1)))
+                .audio_level,
+            None
+        );
         f.shown_peak = f.window_peak.take();
-        let level = f.snapshot().audio_level.unwrap();
+        let level = f
+            .snapshot(ParticipantStats::empty(ParticipantId(1)))
+            .audio_level
+            .unwrap();
         assert!((level - 0.1).abs() < 1e-4, "{level}");
         f.shown_peak = f.window_peak.take();
         assert_eq!(
-            f.snapshot().audio_level,
+            f.snapshot(ParticipantStats::empty(ParticipantId(1)))
+                .audio_level,
             None,
             "no audio in the next interval"
         );
