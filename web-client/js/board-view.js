@@ -300,7 +300,9 @@ function updateTile(tile, x, board) {
   tile.dataset.terminalId = x.terminal_id;
   tile.dataset.presence = x.presence;
   tile.dataset.quality = x.presence === 'joined' ? x.quality : 'none';
-  part(tile, '.tile-name').textContent = x.name;
+  const name = part(tile, '.tile-name');
+  name.textContent = x.name;
+  name.title = x.name;
   const host = part(tile, '.tile-host');
   host.textContent = t('terminal.host');
   host.hidden = !x.host;
