@@ -74,3 +74,80 @@ test('the CSV file name comes from Content-Disposition, UTF-8 form first', () =>
   assert.equal(filenameOf('attachment; filename=plain.csv'), 'plain.csv');
   assert.equal(filenameOf(null), null);
 });
+
+/**
+ * Runs `fn` with `fetch` answering from `answers` in turn (each a function of the request).
+ * @param {((url: string, init: any) => Response | Promise<Response>)[]} answers
+ * @param {(calls: string[]) => Promise<void>} fn
+ */
+async function withFetch(answers, fn) {
+  const real = globalThis.fetch;
+  /** @type {string[]} */
+  const calls = [];
+  globalThis.fetch = /** @type {any} */ (async (/** @type {string} */ url, /** @type {any} */ init) => {
+    calls.push(url);
+    const answer = answers[Math.min(calls.length - 1, answers.length - 1)];
+    return answer(url, init);
+  });
+  try {
+    await fn(calls);
+  } finally {
+    globalThis.fetch = real;
+  }
+}
+
+/** @param {string} text @returns {Response} an event stream that ends after `text` */
+const sse = (text) => new Response(new Blob([text]).stream(), { status: 200, headers: { 'content-type': 'text/event-stream' } });
+
+/**
+ * @param {EventTarget} target
+ * @param {string} type
+ * @param {(detail: any) => boolean} [match]
+ * @returns {Promise<any>} the detail of the first matching event
+ */
+const next = (target, type, match = () => true) => new Promise((resolve) => {
+  const on = (/** @type {Event} */ ev) => {
+    const detail = /** @type {CustomEvent} */ (ev).detail;
+    if (!match(detail)) return;
+    target.removeEventListener(type, on);
+    resolve(detail);
+  };
+  target.addEventListener(type, on);
+});
+
+test('feed: boards are delivered, a stream that ends is reopened, and the state says so', async () => {
+  const { BoardFeed } = await import('../js/board-feed.js');
+  await withFetch([
+    () => sse(': keep-alive\n\nevent: board\ndata: {"at":1}\n\n'),
+    () => sse('event: board\ndata: {"at":2}\n\n'),
+  ], async (calls) => {
+    const feed = new BoardFeed();
+    /** @type {string[]} */
+    const states = [];
+    feed.addEventListener('state', (ev) => states.push(/** @type {CustomEvent} */ (ev).detail.state));
+    const second = next(feed, 'board', (d) => d.board.at === 2);
+    feed.start();
+    assert.equal((await second).board.at, 2, 'the second stream\'s board arrives after the first stream ended');
+    feed.stop();
+    assert.deepEqual(states, ['connecting', 'live', 'lost', 'live', 'stopped']);
+    assert.equal(calls.length, 2);
+    assert.match(calls[0], /\/api\/v1\/board\/events$/);
+  });
+});
+
+test('feed: a refused session (403) stops the feed instead of retrying', async () => {
+  const { BoardFeed } = await import('../js/board-feed.js');
+  await withFetch([
+    () => new Response(JSON.stringify({ code: 'forbidden', message: 'operators only', field: null }), { status: 403 }),
+  ], async (calls) => {
+    const feed = new BoardFeed();
+    const refused = next(feed, 'refused');
+    feed.start();
+    const { error } = await refused;
+    assert.equal(error.status, 403);
+    assert.equal(error.code, 'forbidden');
+    assert.equal(feed.state, 'stopped');
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(calls.length, 1, 'no retry after a refusal');
+  });
+});
