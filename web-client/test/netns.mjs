@@ -47,11 +47,12 @@ async function ensureNft() {
 /**
  * Makes the namespace `hn-<tag>` with `hostAddr` on this side of the veth pair
  * and `nsAddr` inside, and a Chromium wrapper script that runs there. Call
- * `remove()` when done, also after a failure (it never throws).
+ * `remove()` when done, also after a failure (it never throws). The default
+ * /30 sits away from 198.18.0.0/30, which other tools here tend to take.
  * @param {{tag: string, hostAddr?: string, nsAddr?: string}} o
  * @returns {Promise<Netns>}
  */
-export async function makeNetns({ tag, hostAddr = '198.18.0.1', nsAddr = '198.18.0.2' }) {
+export async function makeNetns({ tag, hostAddr = '198.19.5.1', nsAddr = '198.19.5.2' }) {
   await ensureNft();
   const name = `hn-${tag}`;
   // Not veth*: names the host's own tools may claim.
