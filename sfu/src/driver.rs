@@ -11,8 +11,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, PeerRole, Sfu, SfuConfig,
-    SfuError, SfuStats,
+    JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantStats, PeerRole,
+    Sfu, SfuConfig, SfuError, SfuStats,
 };
 
 /// Datagrams read in one go before the driver looks at its other inputs.
@@ -55,6 +55,9 @@ enum Command {
     },
     Stats {
         reply: oneshot::Sender<SfuStats>,
+    },
+    ParticipantStats {
+        reply: oneshot::Sender<Vec<ParticipantStats>>,
     },
 }
 
@@ -155,6 +158,13 @@ impl SfuHandle {
     pub async fn stats(&self) -> Result<SfuStats, DriverError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Stats { reply })?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    /// Every participant's figures ([`Sfu::participant_stats`]).
+    pub async fn participant_stats(&self) -> Result<Vec<ParticipantStats>, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::ParticipantStats { reply })?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
 
@@ -327,6 +337,9 @@ fn handle_command(
         }
         Command::Stats { reply } => {
             let _ = reply.send(sfu.stats());
+        }
+        Command::ParticipantStats { reply } => {
+            let _ = reply.send(sfu.participant_stats());
         }
     }
 }

@@ -17,8 +17,9 @@ pub mod core;
 pub mod driver;
 
 pub use crate::core::{
-    Grants, JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantSummary,
-    PeerRole, Sfu, SfuConfig, SfuError, SfuStats, TrackKind, TrackSummary, Transmit,
+    Grants, JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantStats,
+    ParticipantSummary, PeerRole, Sfu, SfuConfig, SfuError, SfuStats, TrackKind, TrackSummary,
+    Transmit,
 };
 #[cfg(feature = "driver")]
 pub use crate::driver::{ParticipantHandle, SfuHandle};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::board::AlarmSettings;
 use crate::schedule::{JoinWindow, DEFAULT_GRACE_MINUTES, DEFAULT_PRE_MINUTES, MAX_WINDOW_MINUTES};
 
 /// Default HTTP(S) listen address.
@@ -101,7 +102,25 @@ pub struct ServeArgs {
     #[arg(long, env = "HOINGHI_JOIN_GRACE_MIN",
         value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_WINDOW_MINUTES)))]
     pub join_grace_min: Option<u32>,
+    /// Seconds a terminal's quality stays warning or bad before the board raises a
+    /// `degraded` alarm, 1–3600 [default: 30].
+    #[arg(long, env = "HOINGHI_ALARM_DEGRADED_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=MAX_ALARM_SECS))]
+    pub alarm_degraded_secs: Option<u64>,
+    /// Seconds a terminal holding the floor may stay silent before a `silent_floor`
+    /// alarm, 1–3600 [default: 20].
+    #[arg(long, env = "HOINGHI_ALARM_SILENT_SECS",
+        value_parser = clap::value_parser!(u64).range(1..=MAX_ALARM_SECS))]
+    pub alarm_silent_secs: Option<u64>,
+    /// Seconds after a meeting's start before a rostered terminal that has not joined
+    /// raises `not_full`, 0–3600 [default: 60].
+    #[arg(long, env = "HOINGHI_ALARM_NOT_FULL_GRACE_SECS",
+        value_parser = clap::value_parser!(u64).range(0..=MAX_ALARM_SECS))]
+    pub alarm_not_full_grace_secs: Option<u64>,
 }
+
+/// Longest alarm delay accepted, seconds.
+pub const MAX_ALARM_SECS: u64 = 3600;
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -256,6 +275,9 @@ pub struct FileConfig {
     pub admin_password: Option<String>,
     pub join_window_before_min: Option<u32>,
     pub join_grace_min: Option<u32>,
+    pub alarm_degraded_secs: Option<u64>,
+    pub alarm_silent_secs: Option<u64>,
+    pub alarm_not_full_grace_secs: Option<u64>,
 }
 
 /// Errors reading the settings.
@@ -314,6 +336,8 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     /// When rooms may join a meeting's occurrence.
     pub join_window: JoinWindow,
+    /// The operator board's alarm delays.
+    pub alarms: AlarmSettings,
 }
 
 impl Settings {
@@ -363,6 +387,38 @@ impl Settings {
                 DEFAULT_GRACE_MINUTES,
             )?,
         };
+        let defaults = AlarmSettings::default();
+        let alarm_secs = |key, value: Option<u64>, min: u64, default| match value {
+            Some(v) if v < min || v > MAX_ALARM_SECS => Err(ConfigError::OutOfRange {
+                key,
+                value: v,
+                min,
+                max: MAX_ALARM_SECS,
+            }),
+            v => Ok(v.unwrap_or(default)),
+        };
+        let alarms = AlarmSettings {
+            degraded_secs: alarm_secs(
+                "alarm_degraded_secs",
+                serve.alarm_degraded_secs.or(file.alarm_degraded_secs),
+                1,
+                defaults.degraded_secs,
+            )?,
+            silent_secs: alarm_secs(
+                "alarm_silent_secs",
+                serve.alarm_silent_secs.or(file.alarm_silent_secs),
+                1,
+                defaults.silent_secs,
+            )?,
+            not_full_grace_secs: alarm_secs(
+                "alarm_not_full_grace_secs",
+                serve
+                    .alarm_not_full_grace_secs
+                    .or(file.alarm_not_full_grace_secs),
+                0,
+                defaults.not_full_grace_secs,
+            )?,
+        };
         Ok(Settings {
             listen: serve.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             metrics_listen: serve
@@ -399,6 +455,7 @@ impl Settings {
                 .or(file.admin_password)
                 .map(Secret),
             join_window,
+            alarms,
         })
     }
 

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod board;
 pub mod config;
 pub mod credentials;
 pub mod demo;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub join_window: schedule::JoinWindow,
     /// The signaling side's Prometheus metrics.
     pub metrics: Metrics,
+    /// The operator board, the clients' reports and the attendance record.
+    pub board: board::BoardService,
 }
 
 /// The whole HTTP application.

@@ -12,10 +12,17 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use sfu::{SfuHandle, SfuStats};
 
+use crate::board::service::Latest;
 use crate::AppState;
+
+/// Buckets of `hoinghi_join_duration_seconds`: ICE-lite and DTLS take well under a
+/// second on a LAN; several seconds mean trouble.
+const JOIN_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0];
 
 /// The content type of the Prometheus text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,6 +63,7 @@ pub struct Metrics {
     websocket_sessions: IntGauge,
     joins: IntCounter,
     join_failures: IntCounterVec,
+    join_duration: Histogram,
 }
 
 impl Default for Metrics {
@@ -88,7 +96,19 @@ impl Metrics {
         for reason in JoinFailure::ALL {
             join_failures.with_label_values(&[reason.label()]);
         }
+        let join_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "hoinghi_join_duration_seconds",
+                "Time from a join accepted over the WebSocket to the participant's first \
+                 media connection being up (ICE and DTLS).",
+            )
+            .buckets(JOIN_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
         let registry = Registry::new();
+        registry
+            .register(Box::new(join_duration.clone()))
+            .expect("distinct metric");
         registry
             .register(Box::new(websocket_sessions.clone()))
             .expect("distinct metric");
@@ -103,7 +123,13 @@ impl Metrics {
             websocket_sessions,
             joins,
             join_failures,
+            join_duration,
         }
+    }
+
+    /// A joined participant's media connection came up `after` its join.
+    pub fn join_connected(&self, after: Duration) {
+        self.join_duration.observe(after.as_secs_f64());
     }
 
     /// Count a WebSocket session as open until the returned guard is dropped.
@@ -126,9 +152,10 @@ impl Metrics {
 
     /// Everything in the Prometheus text format; `sfu` is `None` when the media engine
     /// did not answer, which `hoinghi_media_engine_up 0` says.
-    pub fn render(&self, sfu: Option<&SfuStats>) -> String {
+    pub fn render(&self, sfu: Option<&SfuStats>, board: &Latest) -> String {
         let mut families = self.registry.gather();
         families.extend(sfu_families(sfu));
+        families.extend(board_families(board));
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut text = String::new();
         // Encoding fails only on a family without metrics or a bad name, which the
@@ -160,7 +187,7 @@ async fn scrape(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let stats = sfu_stats(&state.sfu).await;
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        state.metrics.render(stats.as_ref()),
+        state.metrics.render(stats.as_ref(), &state.board.latest()),
     )
 }
 
@@ -248,7 +275,128 @@ fn sfu_families(stats: Option<&SfuStats>) -> Vec<MetricFamily> {
             MetricType::COUNTER,
             vec![counter(&[], n(s.participants_failed))],
         ),
+        family(
+            "hoinghi_ice_failures_total",
+            "Peer connections whose ICE failed, by phase: before_connect (not connected \
+             within 10 s of negotiation), after_connect (went disconnected).",
+            MetricType::COUNTER,
+            vec![
+                counter(
+                    &[("phase", "before_connect")],
+                    n(s.ice_failures_before_connect),
+                ),
+                counter(
+                    &[("phase", "after_connect")],
+                    n(s.ice_failures_after_connect),
+                ),
+            ],
+        ),
+        family(
+            "hoinghi_dtls_failures_total",
+            "Peer connections whose DTLS failed (an error, or ICE up and DTLS not within \
+             10 s of negotiation).",
+            MetricType::COUNTER,
+            vec![counter(&[], n(s.dtls_failures))],
+        ),
     ]);
+    families
+}
+
+/// The board's figures: meetings, alarms, and every joined registered terminal of a
+/// live meeting (labels `meeting`, `terminal`; a terminal's series go when it leaves).
+fn board_families(b: &Latest) -> Vec<MetricFamily> {
+    let mut families = vec![
+        family(
+            "hoinghi_meetings",
+            "Meeting occurrences on the operator board, by state: live, next (within 24 h).",
+            MetricType::GAUGE,
+            vec![
+                gauge(&[("state", "live")], b.live_meetings as f64),
+                gauge(&[("state", "next")], b.next_meetings as f64),
+            ],
+        ),
+        family(
+            "hoinghi_alarms_active",
+            "Active operator-board alarms, by kind.",
+            MetricType::GAUGE,
+            b.active_alarms
+                .iter()
+                .map(|(k, n)| gauge(&[("kind", k.as_str())], *n as f64))
+                .collect(),
+        ),
+    ];
+    let terminals = &b.terminals;
+    if terminals.is_empty() {
+        return families;
+    }
+    let labels = |t: &crate::board::engine::TerminalMetric| {
+        [
+            ("meeting", t.meeting_id.clone()),
+            ("terminal", t.terminal_id.clone()),
+        ]
+    };
+    type Pick = fn(&crate::board::engine::TerminalMetric) -> Option<f64>;
+    let per_terminal = |name: &str, help: &str, kind: MetricType, pick: Pick| {
+        let metrics: Vec<Metric> = terminals
+            .iter()
+            .filter_map(|t| {
+                let l = labels(t);
+                let l: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                pick(t).map(|v| match kind {
+                    MetricType::COUNTER => counter(&l, v),
+                    _ => gauge(&l, v),
+                })
+            })
+            .collect();
+        (!metrics.is_empty()).then(|| family(name, help, kind, metrics))
+    };
+    fn count(v: u64) -> Option<f64> {
+        Some(v as f64)
+    }
+    let defs: [(&str, &str, MetricType, Pick); 17] = [
+        ("hoinghi_terminal_received_bytes_total", "Bytes the SFU received from the terminal (this connection).", MetricType::COUNTER, |t| count(t.server.bytes_in)),
+        ("hoinghi_terminal_sent_bytes_total", "Bytes the SFU sent to the terminal (this connection).", MetricType::COUNTER, |t| count(t.server.bytes_out)),
+        ("hoinghi_terminal_received_packets_total", "RTP packets the SFU received from the terminal.", MetricType::COUNTER, |t| count(t.server.packets_in)),
+        ("hoinghi_terminal_sent_packets_total", "RTP packets the SFU sent to the terminal.", MetricType::COUNTER, |t| count(t.server.packets_out)),
+        ("hoinghi_terminal_receive_loss_ratio", "Fraction (0..1) of the terminal's packets lost on the way to the SFU.", MetricType::GAUGE, |t| t.server.loss_in),
+        ("hoinghi_terminal_send_loss_ratio", "Fraction (0..1) of the SFU's packets lost on the way to the terminal (its receiver reports).", MetricType::GAUGE, |t| t.server.loss_out),
+        ("hoinghi_terminal_jitter_seconds", "Interarrival jitter of what the terminal sends.", MetricType::GAUGE, |t| t.server.jitter_ms.map(|v| v / 1000.0)),
+        ("hoinghi_terminal_rtt_seconds", "Round-trip time between the SFU and the terminal.", MetricType::GAUGE, |t| t.server.rtt_ms.map(|v| v / 1000.0)),
+        ("hoinghi_terminal_nacks_total", "NACKs sent to and received from the terminal.", MetricType::COUNTER, |t| count(t.server.nack)),
+        ("hoinghi_terminal_plis_total", "PLIs sent to and received from the terminal.", MetricType::COUNTER, |t| count(t.server.pli)),
+        ("hoinghi_terminal_firs_total", "FIRs sent to and received from the terminal.", MetricType::COUNTER, |t| count(t.server.fir)),
+        ("hoinghi_terminal_receive_bitrate_bits_per_second", "Bitrate the SFU receives from the terminal.", MetricType::GAUGE, |t| Some(t.server.bitrate_in_bps)),
+        ("hoinghi_terminal_send_bitrate_bits_per_second", "Bitrate the SFU sends to the terminal.", MetricType::GAUGE, |t| Some(t.server.bitrate_out_bps)),
+        ("hoinghi_terminal_audio_level_ratio", "Loudest level (0..1, linear) of the terminal's published audio over the last second.", MetricType::GAUGE, |t| t.server.audio_level),
+        ("hoinghi_terminal_freezes_total", "Video freezes the terminal reported (what it receives).", MetricType::COUNTER, |t| t.client.as_ref().and_then(|c| c.freeze_count).map(|v| v as f64)),
+        ("hoinghi_terminal_freeze_duration_seconds_total", "Time the videos the terminal receives stayed frozen, as it reported.", MetricType::COUNTER, |t| t.client.as_ref().and_then(|c| c.total_freezes_duration_ms).map(|v| v / 1000.0)),
+        ("hoinghi_terminal_frames_per_second", "Mean frame rate of the videos the terminal receives, as it reported.", MetricType::GAUGE, |t| t.client.as_ref().and_then(|c| c.frames_per_second)),
+    ];
+    for (name, help, kind, pick) in defs {
+        families.extend(per_terminal(name, help, kind, pick));
+    }
+    let layers: Vec<Metric> = terminals
+        .iter()
+        .filter_map(|t| {
+            let layer = t.server.layer.as_deref()?;
+            Some(gauge(
+                &[
+                    ("meeting", t.meeting_id.as_str()),
+                    ("terminal", t.terminal_id.as_str()),
+                    ("layer", layer),
+                ],
+                1.0,
+            ))
+        })
+        .collect();
+    if !layers.is_empty() {
+        families.push(family(
+            "hoinghi_terminal_forwarded_layer_info",
+            "1 for the simulcast layer (rid: f, h, q) forwarded to the terminal.",
+            MetricType::GAUGE,
+            layers,
+        ));
+    }
     families
 }
 
@@ -308,7 +456,8 @@ mod tests {
             datagrams_unrouted: 3,
             ..SfuStats::default()
         };
-        let text = m.render(Some(&stats));
+        let board = crate::board::BoardService::default().latest();
+        let text = m.render(Some(&stats), &board);
         for line in [
             "hoinghi_participants 2",
             "hoinghi_datagrams_dropped_total{reason=\"unrouted\"} 3",
@@ -323,11 +472,159 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
         }
         drop(_open);
-        let down = m.render(None);
+        let down = m.render(None, &board);
         assert!(down.lines().any(|l| l == "hoinghi_media_engine_up 0"));
         assert!(down
             .lines()
             .any(|l| l == "hoinghi_websocket_sessions_open 0"));
         assert!(!down.contains("hoinghi_participants"), "{down}");
+    }
+
+    /// A board with one joined terminal whose every figure is known.
+    fn full_board() -> Latest {
+        use crate::board::engine::TerminalMetric;
+        use crate::board::{AlarmKind, AlarmSettings, Board, Thresholds};
+        use crate::board::{ClientFigures, ServerFigures};
+        let board = Board {
+            at: 0,
+            thresholds: Thresholds::new(AlarmSettings::default()),
+            meetings: Vec::new(),
+            alarms: Vec::new(),
+        };
+        Latest {
+            json: String::new(),
+            board,
+            live_meetings: 1,
+            next_meetings: 0,
+            active_alarms: [
+                (AlarmKind::Degraded, 1),
+                (AlarmKind::NotFull, 0),
+                (AlarmKind::Dropped, 0),
+                (AlarmKind::SilentFloor, 0),
+            ],
+            terminals: vec![TerminalMetric {
+                meeting_id: "m1".into(),
+                terminal_id: "t1".into(),
+                server: ServerFigures {
+                    bitrate_in_bps: 1e6,
+                    bitrate_out_bps: 2e6,
+                    packets_in: 10,
+                    packets_out: 20,
+                    bytes_in: 1000,
+                    bytes_out: 2000,
+                    loss_in: Some(0.01),
+                    loss_out: Some(0.02),
+                    jitter_ms: Some(5.0),
+                    rtt_ms: Some(40.0),
+                    nack: 1,
+                    pli: 2,
+                    fir: 3,
+                    layer: Some("h".into()),
+                    audio_level: Some(0.5),
+                },
+                client: Some(ClientFigures {
+                    frames_per_second: Some(30.0),
+                    freeze_count: Some(1),
+                    total_freezes_duration_ms: Some(500.0),
+                    jitter_ms: Some(3.0),
+                    packets_lost: Some(2),
+                    loss: Some(0.0),
+                    audio_level: Some(0.1),
+                    rtt_ms: Some(30.0),
+                    at: 0,
+                    last_freeze_at: None,
+                }),
+            }],
+        }
+    }
+
+    /// The metric names of a text exposition (histogram series under their family).
+    fn names(text: &str) -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn per_terminal_series_carry_meeting_and_terminal_labels() {
+        let text = Metrics::new().render(Some(&SfuStats::default()), &full_board());
+        for line in [
+            "hoinghi_terminal_receive_loss_ratio{meeting=\"m1\",terminal=\"t1\"} 0.009999999776482582",
+            "hoinghi_terminal_rtt_seconds{meeting=\"m1\",terminal=\"t1\"} 0.04",
+            "hoinghi_terminal_received_bytes_total{meeting=\"m1\",terminal=\"t1\"} 1000",
+            "hoinghi_terminal_forwarded_layer_info{meeting=\"m1\",terminal=\"t1\",layer=\"h\"} 1",
+            "hoinghi_terminal_freezes_total{meeting=\"m1\",terminal=\"t1\"} 1",
+            "hoinghi_meetings{state=\"live\"} 1",
+            "hoinghi_ice_failures_total{phase=\"before_connect\"} 0",
+        ] {
+            // f32 → f64 figures are printed as they are; compare the labels and value.
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let found = text.lines().find(|l| l.starts_with(series));
+            let Some(found) = found else {
+                panic!("no {series} in\n{text}");
+            };
+            let got: f64 = found.rsplit_once(' ').unwrap().1.parse().unwrap();
+            let want: f64 = value.parse().unwrap();
+            assert!((got - want).abs() < 1e-6, "{found} is not {line}");
+        }
+        let empty = Metrics::new().render(
+            Some(&SfuStats::default()),
+            &crate::board::BoardService::default().latest(),
+        );
+        assert!(!empty.contains("hoinghi_terminal_"), "{empty}");
+    }
+
+    #[test]
+    fn every_metric_is_documented_and_the_dashboard_queries_only_exported_ones() {
+        let m = Metrics::new();
+        m.join_connected(Duration::from_millis(300));
+        let exported = names(&m.render(Some(&SfuStats::default()), &full_board()));
+        let docs = include_str!("../../docs/metrics.md");
+        for name in &exported {
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "{name} is not in docs/metrics.md"
+            );
+        }
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/grafana/hoinghi-dashboard.json"))
+                .expect("the dashboard is JSON");
+        let mut exprs = Vec::new();
+        collect_exprs(&dashboard, &mut exprs);
+        assert!(exprs.len() > 20, "{exprs:?}");
+        for expr in exprs {
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !word.starts_with("hoinghi_") {
+                    continue;
+                }
+                let family = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| word.strip_suffix(s).filter(|f| exported.contains(*f)))
+                    .unwrap_or(word);
+                assert!(
+                    exported.contains(family),
+                    "the dashboard queries {word}, which the server does not export ({expr})"
+                );
+            }
+        }
+    }
+
+    fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o {
+                    match (k.as_str(), v) {
+                        ("expr" | "definition", serde_json::Value::String(s)) => {
+                            out.push(s.clone())
+                        }
+                        _ => collect_exprs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect_exprs(v, out)),
+            _ => {}
+        }
     }
 }

@@ -181,7 +181,9 @@ pub async fn start(
         login_throttle: LoginThrottle::default(),
         join_window: settings.join_window,
         metrics: Default::default(),
+        board: crate::board::BoardService::new(settings.alarms),
     });
+    crate::board::BoardService::start(state.clone());
     let metrics_router = crate::metrics::app(state.clone());
     let router = app(state).into_make_service();
     let tls = settings.use_tls();

@@ -14,10 +14,12 @@ use tokio::sync::mpsc;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::auth::TokenError;
+use crate::board::engine::End;
+use crate::board::service::Attendee;
 use crate::metrics::JoinFailure;
 use crate::protocol::{
-    close, ClientMessage, ErrorCode, ParticipantWire, PeerTarget, ServerMessage, TrackWire,
-    MAX_MESSAGE_BYTES,
+    close, validate_stats, ClientMessage, ErrorCode, ParticipantWire, PeerTarget, ServerMessage,
+    TrackWire, MAX_MESSAGE_BYTES,
 };
 use crate::AppState;
 
@@ -40,6 +42,26 @@ enum Step {
 struct Joined {
     handle: ParticipantHandle,
     notices: mpsc::UnboundedReceiver<Notice>,
+    /// In a meeting room: its presence on the board and its attendance.
+    attendee: Option<Attendee>,
+    /// When the SFU admitted it (the join time runs until its media is up).
+    admitted: Instant,
+    /// Its media connection has come up.
+    connected: bool,
+    /// A newer session of the same identity replaced this one.
+    replaced: bool,
+}
+
+impl Joined {
+    /// The participant's stay ends: the board and the attendance record learn how.
+    fn end(self, state: &AppState, end: End) {
+        if let Some(a) = &self.attendee {
+            state.board.ended(a, (!self.replaced).then_some(end));
+        }
+        if end == End::Left {
+            self.handle.leave(LeaveReason::Left);
+        }
+    }
 }
 
 /// Run one session to its end.
@@ -69,7 +91,19 @@ pub async fn run(mut socket: WebSocket, state: Arc<AppState>) {
                     }
                 }
             }
-            Some(notice) = next_notice(&mut joined) => on_notice(&mut socket, notice).await,
+            Some(notice) = next_notice(&mut joined) => {
+                if let Some(j) = joined.as_mut() {
+                    match notice {
+                        Notice::Connected { .. } if !j.connected => {
+                            j.connected = true;
+                            state.metrics.join_connected(j.admitted.elapsed());
+                        }
+                        Notice::Removed { reason: LeaveReason::Replaced } => j.replaced = true,
+                        _ => {}
+                    }
+                }
+                on_notice(&mut socket, notice).await
+            }
             _ = tick.tick() => {
                 if joined.is_none() && opened.elapsed() > JOIN_TIMEOUT {
                     let _ = send(&mut socket, &ServerMessage::Error {
@@ -99,7 +133,9 @@ pub async fn run(mut socket: WebSocket, state: Arc<AppState>) {
     }
     // Dropping the handle makes the participant leave as disconnected, unless
     // `leave` already did.
-    drop(joined);
+    if let Some(j) = joined {
+        j.end(&state, End::Dropped);
+    }
 }
 
 async fn next_notice(joined: &mut Option<Joined>) -> Option<Notice> {
@@ -167,12 +203,22 @@ async fn on_text(
         (_, None) => send_error(socket, ErrorCode::NotJoined, "send join first").await,
         (ClientMessage::Leave, Some(_)) => {
             if let Some(j) = joined.take() {
-                j.handle.leave(LeaveReason::Left);
+                j.end(state, End::Left);
             }
             Step::End(Some(Ending {
                 code: 1000,
                 reason: "left",
             }))
+        }
+        (ClientMessage::Stats { inbound, outbound }, Some(j)) => {
+            if let Err(message) = validate_stats(&inbound, &outbound) {
+                return send_error(socket, ErrorCode::BadMessage, &message).await;
+            }
+            if let Some(a) = &j.attendee {
+                // Too frequent or too many reporters: ignored, as documented.
+                let _ = state.board.report(a, &inbound, &outbound);
+            }
+            Step::Continue
         }
         (ClientMessage::PublishOffer { sdp }, Some(j)) => match j.handle.publish_offer(sdp).await {
             Ok(sdp) => send_step(socket, &ServerMessage::PublishAnswer { sdp }).await,
@@ -226,6 +272,9 @@ async fn join(
         )
     })?;
     tracing::info!(room = %claims.room, identity = %claims.sub, role = claims.role.as_str(), participant = %handle.id(), "joined");
+    let attendee = state
+        .board
+        .joined(&claims.room, &claims.sub, &claims.name, handle.id());
     let reply = ServerMessage::Joined {
         participant_id: handle.id().to_string(),
         room: claims.room,
@@ -235,7 +284,17 @@ async fn join(
         role: claims.role,
         participants: outcome.others.iter().map(participant_wire).collect(),
     };
-    Ok((Joined { handle, notices }, reply))
+    Ok((
+        Joined {
+            handle,
+            notices,
+            attendee,
+            admitted: Instant::now(),
+            connected: false,
+            replaced: false,
+        },
+        reply,
+    ))
 }
 
 async fn on_notice(socket: &mut WebSocket, notice: Notice) -> Step {
@@ -268,6 +327,7 @@ async fn on_notice(socket: &mut WebSocket, notice: Notice) -> Step {
             participant_id: participant_id.to_string(),
             track_id,
         },
+        Notice::Connected { .. } => return Step::Continue,
         Notice::Removed {
             reason: LeaveReason::Replaced,
         } => {

@@ -33,6 +33,7 @@ async fn app() -> Router {
         login_throttle: LoginThrottle::default(),
         join_window: signaling::schedule::JoinWindow::default(),
         metrics: Default::default(),
+        board: Default::default(),
     }))
 }
 

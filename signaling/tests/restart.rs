@@ -28,6 +28,7 @@ fn settings(data: &Path, admin_password: Option<&str>) -> Settings {
         database_url: None,
         admin_password: admin_password.map(|p| Secret(p.into())),
         join_window: signaling::schedule::JoinWindow::default(),
+        alarms: Default::default(),
     }
 }
 

@@ -144,6 +144,12 @@ pub enum Notice {
         /// Which.
         track_id: String,
     },
+    /// One of this participant's peer connections is up (ICE and DTLS) for the first
+    /// time.
+    Connected {
+        /// Which one.
+        role: PeerRole,
+    },
     /// This participant was removed by the SFU; its session should end.
     Removed {
         /// Why.

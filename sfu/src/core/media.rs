@@ -152,6 +152,9 @@ impl Sfu {
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
+        if let Some(level) = pkt.header.ext_vals.audio_level {
+            p.figures.hear(level);
+        }
         let ssrc = pkt.header.ssrc;
         let Some((mid, rid)) = p
             .publisher

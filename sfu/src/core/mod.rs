@@ -5,6 +5,7 @@
 //! when to call again. It never blocks, reads no clock and opens no socket, so tests
 //! drive it on a simulated network in virtual time.
 
+mod figures;
 mod forwarder;
 mod ids;
 mod keyframe;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use str0m::config::DtlsCert;
 use str0m::{Candidate, Rtc};
 
+pub use figures::{ParticipantStats, STATS_INTERVAL};
 pub use forwarder::{Forwarder, Rewritten, Skip};
 pub use ids::{
     Grants, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantSummary, PeerRole,
@@ -92,6 +94,13 @@ pub struct SfuStats {
     pub keyframe_requests: u64,
     /// Participants removed because their WebRTC state failed or panicked.
     pub participants_failed: u64,
+    /// Peer connections whose ICE never connected within the grace after negotiation.
+    pub ice_failures_before_connect: u64,
+    /// Peer connections whose ICE went disconnected after having connected.
+    pub ice_failures_after_connect: u64,
+    /// Peer connections whose DTLS failed: a DTLS error, or ICE up and DTLS not within
+    /// the grace after negotiation.
+    pub dtls_failures: u64,
 }
 
 /// A datagram to send from the SFU's UDP socket.
@@ -227,6 +236,7 @@ impl Sfu {
             queued: Vec::new(),
             offered: Vec::new(),
             publisher_offered: false,
+            figures: Default::default(),
         };
         let summary = summarize(&participant);
         let members = &mut self.rooms.entry(room.clone()).or_default().members;
@@ -304,7 +314,10 @@ impl Sfu {
             rtc.sdp_api().accept_offer(offer)
         });
         let answer = match answer {
-            Some(Ok(a)) => a,
+            Some(Ok(a)) => {
+                self.negotiated(now, id, PeerRole::Publisher);
+                a
+            }
             Some(Err(e)) => return Err(SfuError::BadSdp(e.to_string())),
             None => return Err(SfuError::UnknownParticipant(id)),
         };
@@ -410,6 +423,7 @@ impl Sfu {
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_dtls_cert(self.dtls_cert.clone())
+            .set_stats_interval(Some(STATS_INTERVAL))
             .clear_codecs()
             .enable_opus(true, false);
         let builder = if h264_first {

@@ -17,6 +17,7 @@ impl Sfu {
         if let Some(p) = self.participants.get_mut(&id) {
             p.queued.insert(0, SubChange::Channel);
         }
+        self.negotiated(now, id, PeerRole::Subscriber);
         self.renegotiate(id);
         self.settle(now);
     }

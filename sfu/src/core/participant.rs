@@ -11,6 +11,7 @@ use str0m::media::Pt;
 use str0m::media::{Mid, Rid};
 use str0m::Rtc;
 
+use super::figures::Figures;
 use super::forwarder::Forwarder;
 use super::ids::{Grants, ParticipantId, ParticipantInfo, PeerRole, TrackKind, TrackSummary};
 
@@ -23,6 +24,12 @@ pub(crate) struct Peer {
     pub ice_disconnected_since: Option<Instant>,
     /// ICE and DTLS are up: media written now reaches the client.
     pub connected: bool,
+    /// ICE has connected at least once.
+    pub ice_up: bool,
+    /// When it was negotiated (offer accepted or sent); `None` before.
+    pub negotiated_at: Option<Instant>,
+    /// A failure to connect has been counted for it (once per connection).
+    pub failure_counted: bool,
 }
 
 impl Peer {
@@ -33,6 +40,9 @@ impl Peer {
             dirty: false,
             ice_disconnected_since: None,
             connected: false,
+            ice_up: false,
+            negotiated_at: None,
+            failure_counted: false,
         }
     }
 }
@@ -108,6 +118,8 @@ pub(crate) struct Participant {
     pub offered: Vec<Mid>,
     /// Whether a publisher offer has been seen (the first one shapes the codec order).
     pub publisher_offered: bool,
+    /// Figures for operators (see [`Figures`]).
+    pub figures: Figures,
 }
 
 impl Participant {

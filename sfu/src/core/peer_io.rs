@@ -45,6 +45,7 @@ impl Sfu {
             }
             Some(Err(e)) => {
                 self.stats.datagrams_rejected += 1;
+                self.on_rtc_error(id, role, &e);
                 tracing::debug!(participant = %id, ?role, "datagram refused: {e}");
             }
             None => return,
@@ -142,6 +143,7 @@ impl Sfu {
                 None => return,
                 Some(Err(e)) => {
                     tracing::warn!(participant = %id, ?role, "WebRTC state failed: {e}");
+                    self.on_rtc_error(id, role, &e);
                     self.fail(id);
                     return;
                 }
@@ -196,6 +198,9 @@ impl Sfu {
     }
 
     fn on_event(&mut self, now: Instant, id: ParticipantId, role: PeerRole, event: Event) {
+        let Some(event) = self.on_stats_event(id, role, event) else {
+            return;
+        };
         match event {
             Event::RtpPacket(pkt) if role == PeerRole::Publisher => self.forward(now, id, pkt),
             Event::KeyframeRequest(r) if role == PeerRole::Subscriber => {
@@ -216,7 +221,11 @@ impl Sfu {
             Event::Connected => {
                 tracing::info!(participant = %id, ?role, "connected");
                 if let Some(p) = self.participants.get_mut(&id) {
-                    p.peer_mut(role).connected = true;
+                    let peer = p.peer_mut(role);
+                    if !peer.connected {
+                        self.notices.push_back((id, Notice::Connected { role }));
+                    }
+                    peer.connected = true;
                 }
                 if role == PeerRole::Subscriber {
                     self.request_keyframes_for(now, id);
@@ -224,6 +233,7 @@ impl Sfu {
             }
             Event::IceConnectionStateChange(state) => {
                 tracing::debug!(participant = %id, ?role, ?state, "ICE state");
+                self.on_ice_state(id, role, state);
                 if let Some(p) = self.participants.get_mut(&id) {
                     p.peer_mut(role).ice_disconnected_since =
                         (state == IceConnectionState::Disconnected).then_some(now);
@@ -239,6 +249,7 @@ impl Sfu {
     /// Periodic work: re-ask keyframes for waiting subscriptions, remove participants
     /// whose connection stayed down too long.
     fn maintain(&mut self, now: Instant) {
+        self.count_connect_failures(now);
         let mut waiting = std::mem::take(&mut self.scratch_due);
         waiting.clear();
         for p in self.participants.values() {

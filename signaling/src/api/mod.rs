@@ -2,6 +2,7 @@
 //! made from the same handlers (utoipa): one `router()` per feature module.
 
 mod auth;
+mod board;
 mod calendar;
 mod endpoints;
 mod error;
@@ -73,6 +74,7 @@ pub fn routes() -> (Router<Arc<AppState>>, OpenApiDoc) {
         .merge(meetings::router())
         .merge(calendar::router())
         .merge(join::router())
+        .merge(board::router())
         .split_for_parts();
     let router = router
         .route("/api/{*rest}", axum::routing::any(unknown_route))

@@ -34,15 +34,27 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| AppError::unauthorized(NO_SESSION))?;
+        Principal::from_token(state, bearer(parts)?).await
+    }
+}
+
+/// The bearer token of a request.
+pub fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| AppError::unauthorized(NO_SESSION))
+}
+
+impl Principal {
+    /// Who a session token belongs to, checked against the key and the database.
+    pub async fn from_token(state: &AppState, token: &str) -> Result<Principal, AppError> {
         let claims = state
             .sessions
-            .verify(token.trim())
+            .verify(token)
             .map_err(|_| AppError::unauthorized(NO_SESSION))?;
         let gone = |e: StoreError| match e {
             StoreError::NotFound { .. } => AppError::unauthorized(NO_SESSION),
@@ -66,6 +78,16 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             }
         }
     }
+
+    /// The staff account, if its role `R` admits it.
+    pub fn admitted<R: Roles>(self) -> Result<Staff, AppError> {
+        match self {
+            Principal::Staff(s) if s.role == Role::Administrator || R::ROLES.contains(&s.role) => {
+                Ok(s)
+            }
+            _ => Err(AppError::forbidden()),
+        }
+    }
 }
 
 /// The roles a route admits, besides the administrator, who is admitted everywhere.
@@ -86,6 +108,12 @@ impl Roles for Schedulers {
     const ROLES: &'static [Role] = &[Role::Scheduler];
 }
 
+/// Operators: the board.
+pub struct Operators;
+impl Roles for Operators {
+    const ROLES: &'static [Role] = &[Role::Operator];
+}
+
 /// Administrators only.
 pub struct Administrators;
 impl Roles for Administrators {
@@ -102,12 +130,10 @@ impl<R: Roles> FromRequestParts<Arc<AppState>> for RequireRole<R> {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, AppError> {
-        match Principal::from_request_parts(parts, state).await? {
-            Principal::Staff(s) if s.role == Role::Administrator || R::ROLES.contains(&s.role) => {
-                Ok(RequireRole(s, PhantomData))
-            }
-            _ => Err(AppError::forbidden()),
-        }
+        let staff = Principal::from_request_parts(parts, state)
+            .await?
+            .admitted::<R>()?;
+        Ok(RequireRole(staff, PhantomData))
     }
 }
 

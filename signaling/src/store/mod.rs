@@ -5,6 +5,7 @@
 //! 0/1 flags. There is no storage trait: both databases run the same code, and tests use
 //! SQLite in a temp dir (and PostgreSQL when `HOINGHI_TEST_DATABASE_URL` is set).
 
+mod attendance;
 mod endpoints;
 mod meetings;
 mod staff;
@@ -18,6 +19,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
+pub use attendance::{AttendanceEvent, AttendanceRecord};
 pub use endpoints::{Endpoint, EndpointPatch, NewEndpoint};
 pub use meetings::Meeting;
 pub use staff::{NewStaff, Role, Staff, StaffPatch};

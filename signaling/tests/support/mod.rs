@@ -60,8 +60,13 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    /// A server whose settings `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Server {
         let dir = TempDir::new("ws");
-        let settings = Settings {
+        let mut settings = Settings {
             listen: (Ipv4Addr::LOCALHOST, 0).into(),
             metrics_listen: Some((Ipv4Addr::LOCALHOST, 0).into()),
             media_port: 0,
@@ -74,7 +79,9 @@ impl Server {
             database_url: None,
             admin_password: None,
             join_window: signaling::schedule::JoinWindow::default(),
+            alarms: Default::default(),
         };
+        adjust(&mut settings);
         let (running, serve) = signaling::server::start(&settings)
             .await
             .expect("server starts");
