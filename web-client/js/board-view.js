@@ -13,17 +13,17 @@ import { drawChart, makeChart, WINDOW_MS } from './board-chart.js';
 /**
  * The feed's shapes (docs/api.md, "Operator board").
  * @typedef {{loss_warn: number, loss_bad: number, rtt_warn_ms: number,
- *   degraded_alarm_secs: number, silent_alarm_secs: number}} Thresholds
+ *   degraded_alarm_secs: number, silent_alarm_secs: number, freeze_warn_secs?: number}} Thresholds
  * @typedef {{bitrate_in_bps?: number | null, bitrate_out_bps?: number | null, loss_in?: number | null,
  *   loss_out?: number | null, jitter_ms?: number | null, rtt_ms?: number | null,
  *   layer?: string | null, audio_level?: number | null}} ServerView
  * @typedef {{frames_per_second?: number | null, freeze_count?: number | null,
  *   total_freezes_duration_ms?: number | null, jitter_ms?: number | null, loss?: number | null,
- *   audio_level?: number | null, at?: number}} ClientView
+ *   audio_level?: number | null, rtt_ms?: number | null, last_freeze_at?: number | null, at?: number}} ClientView
  * @typedef {'joined' | 'absent' | 'dropped' | 'left' | 'invited'} Presence
  * @typedef {'good' | 'warn' | 'bad' | 'unknown'} Quality
  * @typedef {{terminal_id: string, name: string, unit: string, presence: Presence,
- *   joined_at: number | null, host: boolean, server: ServerView | null, client: ClientView | null,
+ *   joined_at: number | null, host: boolean, rostered?: boolean, server: ServerView | null, client: ClientView | null,
  *   quality: Quality, history: import('./board-chart.js').Sample[]}} Terminal
  * @typedef {{meeting_id: string, occurrence: number, room: string, title: string, starts_at: number,
  *   ends_at: number, state: 'live' | 'next', mode: string, host_terminal_id: string,
@@ -61,16 +61,20 @@ function bitrate(bps) {
   return bps >= 1e6 ? `${fmt(bps / 1e6, 1)} Mbit/s` : `${fmt(bps / 1e3)} kbit/s`;
 }
 
+/** Without `freeze_warn_secs` in the feed: a freeze this recent earns a warning. */
+const FREEZE_WARN_SECS = 10;
+
 /**
  * A terminal's figures as the tile shows them, each with its level against
  * the thresholds: loss (the worse of what the server and the terminal saw),
- * jitter, round trip, bitrate in and out, frame rate, freezes, audio level
- * and the video layer it receives.
+ * jitter, round trip, bitrate in and out, frame rate, freezes (a warning while
+ * the last one is recent), audio level and the video layer it receives.
  * @param {Terminal} term
  * @param {Thresholds} th
+ * @param {number} at the board's time, unix ms
  * @returns {Figure[]}
  */
-export function figuresOf(term, th) {
+export function figuresOf(term, th, at) {
   const s = term.server ?? {};
   const c = term.client ?? {};
   const none = t('fig.none');
@@ -84,7 +88,7 @@ export function figuresOf(term, th) {
   });
   const jitter = maxOf(s.jitter_ms, c.jitter_ms);
   figures.push({ key: 'jitter', text: jitter === null ? none : `${fmt(jitter)} ms`, level: '' });
-  const rtt = isNum(s.rtt_ms) ? s.rtt_ms : null;
+  const rtt = maxOf(s.rtt_ms, c.rtt_ms);
   figures.push({
     key: 'rtt',
     text: rtt === null ? none : `${fmt(rtt)} ms`,
@@ -98,7 +102,7 @@ export function figuresOf(term, th) {
   figures.push({
     key: 'freezes',
     text: freezes === null ? none : t('fig.freezes.value', { n: fmt(freezes), s: fmt((c.total_freezes_duration_ms ?? 0) / 1000, 1) }),
-    level: freezes === null ? '' : freezes > 0 ? 'warn' : 'good',
+    level: freezes === null ? '' : recentFreeze(c, th, at) ? 'warn' : 'good',
   });
   const audio = isNum(s.audio_level) ? s.audio_level : isNum(c.audio_level) ? c.audio_level : null;
   figures.push({
@@ -110,6 +114,19 @@ export function figuresOf(term, th) {
   const layer = s.layer && ['f', 'h', 'q'].includes(s.layer) ? t(`layer.${s.layer}`) : none;
   figures.push({ key: 'layer', text: layer, level: '' });
   return figures;
+}
+
+/**
+ * @param {ClientView} c
+ * @param {Thresholds} th
+ * @param {number} at unix ms
+ * @returns {boolean} whether the terminal reported a freeze within the warning window
+ */
+function recentFreeze(c, th, at) {
+  if (!isNum(c.freeze_count) || c.freeze_count === 0) return false;
+  // An older server without `last_freeze_at`: any freeze counts.
+  if (!isNum(c.last_freeze_at)) return true;
+  return at - c.last_freeze_at <= (th.freeze_warn_secs ?? FREEZE_WARN_SECS) * 1000;
 }
 
 /**
@@ -251,10 +268,12 @@ export class BoardView extends EventTarget {
       start: start.time, end: localParts(m.ends_at).time, date: displayDate(start.date),
     });
     part(card, '.meeting-mode').textContent = modeLabel(m.mode);
-    const joined = m.terminals.filter((x) => x.presence === 'joined').length;
+    // "18/20 in" counts the roster; a room that came without being on it is shown but not counted.
+    const roster = m.terminals.filter((x) => x.rostered !== false);
+    const joined = roster.filter((x) => x.presence === 'joined').length;
     const count = part(card, '.meeting-count');
-    count.textContent = t('meeting.count', { joined, total: m.terminals.length });
-    count.dataset.full = String(joined === m.terminals.length);
+    count.textContent = t('meeting.count', { joined, total: roster.length });
+    count.dataset.full = String(joined === roster.length);
     const csv = part(card, '.meeting-csv');
     if (!csv.classList.contains('busy')) csv.textContent = t('meeting.csv');
     csv.title = t('meeting.csv.title');
@@ -284,7 +303,7 @@ export class BoardView extends EventTarget {
 function makeTile() {
   const tile = el('div', 'tile');
   const head = el('div', 'tile-head');
-  head.append(el('span', 'tile-name'), el('span', 'tile-host'));
+  head.append(el('span', 'tile-name'), el('span', 'tile-host'), el('span', 'tile-guest'));
   const figures = el('dl', 'tile-figures');
   const chart = makeChart();
   tile.append(head, el('div', 'tile-unit'), el('div', 'tile-presence'), figures, chart);
@@ -306,6 +325,9 @@ function updateTile(tile, x, board) {
   const host = part(tile, '.tile-host');
   host.textContent = t('terminal.host');
   host.hidden = !x.host;
+  const guest = part(tile, '.tile-guest');
+  guest.textContent = t('terminal.guest');
+  guest.hidden = x.rostered !== false;
   part(tile, '.tile-unit').textContent = x.unit;
   const since = x.presence === 'joined' && x.joined_at ? ` · ${t('presence.since', { time: clockTime(x.joined_at) })}` : '';
   const quality = x.presence === 'joined' ? ` · ${t(`quality.${x.quality}`)}` : '';
@@ -315,7 +337,7 @@ function updateTile(tile, x, board) {
   const inCall = x.presence === 'joined';
   figures.hidden = !inCall;
   chart.style.display = inCall || x.history.length ? '' : 'none';
-  if (inCall) reconcile(figures, figuresOf(x, board.thresholds), (f) => f.key, makeFigure, updateFigure);
+  if (inCall) reconcile(figures, figuresOf(x, board.thresholds, board.at), (f) => f.key, makeFigure, updateFigure);
   drawChart(chart, x.history, board.at, board.thresholds.loss_warn, t('chart.label', { min: WINDOW_MS / 60_000 }));
 }
 

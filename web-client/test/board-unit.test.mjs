@@ -30,7 +30,8 @@ test('SSE: CRLF and CR line ends, default event name, unfinished event held back
   assert.deepEqual(p.push('\n'), [{ event: 'board', data: 'c' }]);
 });
 
-const TH = { loss_warn: 0.01, loss_bad: 0.05, rtt_warn_ms: 250, degraded_alarm_secs: 30, silent_alarm_secs: 20 };
+const TH = { loss_warn: 0.01, loss_bad: 0.05, rtt_warn_ms: 250, degraded_alarm_secs: 30, silent_alarm_secs: 20, freeze_warn_secs: 10 };
+const AT = 1_764_100_000_000;
 /** @param {any} over */
 const terminal = (over) => ({
   terminal_id: 't', name: 'UBND xã', unit: 'Xã', presence: 'joined', joined_at: 1, host: false,
@@ -41,9 +42,9 @@ const byKey = (figures) => Object.fromEntries(figures.map((f) => [f.key, { text:
 
 test('figures: loss is the worse of the server\'s and the terminal\'s, coloured at 1 % and 5 %', () => {
   const levels = [[0.005, 'good'], [0.02, 'warn'], [0.08, 'bad']].map(([clientLoss]) =>
-    byKey(figuresOf(terminal({ server: { loss_in: 0.001 }, client: { loss: clientLoss } }), TH)).loss.level);
+    byKey(figuresOf(terminal({ server: { loss_in: 0.001 }, client: { loss: clientLoss } }), TH, AT)).loss.level);
   assert.deepEqual(levels, ['good', 'warn', 'bad']);
-  const f = byKey(figuresOf(terminal({ server: { loss_in: 0.08 }, client: { loss: 0 } }), TH));
+  const f = byKey(figuresOf(terminal({ server: { loss_in: 0.08 }, client: { loss: 0 } }), TH, AT));
   assert.equal(f.loss.level, 'bad', 'the server saw the loss even though the terminal did not');
   assert.equal(f.loss.text, '8 %');
 });
@@ -51,8 +52,8 @@ test('figures: loss is the worse of the server\'s and the terminal\'s, coloured 
 test('figures: round trip over 250 ms and any freeze warn; units and unknowns shown', () => {
   const f = byKey(figuresOf(terminal({
     server: { rtt_ms: 300, jitter_ms: 12, bitrate_in_bps: 1_250_000, bitrate_out_bps: 640_000, layer: 'h', audio_level: 0.25 },
-    client: { freeze_count: 2, total_freezes_duration_ms: 1500, frames_per_second: 29.7, jitter_ms: 20 },
-  }), TH));
+    client: { freeze_count: 2, total_freezes_duration_ms: 1500, frames_per_second: 29.7, jitter_ms: 20, last_freeze_at: AT - 4_000 },
+  }), TH, AT));
   assert.deepEqual(f.rtt, { text: '300 ms', level: 'warn' });
   assert.equal(f.freezes.level, 'warn');
   assert.match(f.freezes.text, /^2 .*1,5/);
@@ -61,10 +62,12 @@ test('figures: round trip over 250 ms and any freeze warn; units and unknowns sh
   assert.equal(f.fps.text, '30');
   assert.equal(f.layer.text, 'Vừa');
   assert.equal(f.audio.text, '25');
-  const empty = byKey(figuresOf(terminal({}), TH));
+  const old = byKey(figuresOf(terminal({ client: { freeze_count: 2, last_freeze_at: AT - 60_000 } }), TH, AT));
+  assert.equal(old.freezes.level, 'good', 'a freeze a minute ago no longer warns');
+  const empty = byKey(figuresOf(terminal({}), TH, AT));
   assert.deepEqual(empty.loss, { text: '–', level: '' });
   assert.deepEqual(empty.rtt, { text: '–', level: '' });
-  assert.deepEqual(byKey(figuresOf(terminal({ server: { rtt_ms: 40 }, client: { freeze_count: 0 } }), TH)).rtt,
+  assert.deepEqual(byKey(figuresOf(terminal({ server: { rtt_ms: 40 }, client: { freeze_count: 0 } }), TH, AT)).rtt,
     { text: '40 ms', level: 'good' });
 });
 
