@@ -116,7 +116,7 @@ async fn endpoint(store: &Store, unit: &str, name: &str) -> String {
                 location: String::new(),
                 bitrate_cap_kbps: None,
             },
-            "unused-hash",
+            &format!("unused-{:016x}", rand::random::<u64>()),
         )
         .await
         .unwrap()

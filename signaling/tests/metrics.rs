@@ -60,7 +60,7 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE name type");
             assert!(
-                ["counter", "gauge"].contains(&kind),
+                ["counter", "gauge", "histogram"].contains(&kind),
                 "unexpected type: {line}"
             );
             typed.insert(name.to_string(), kind.to_string());
@@ -88,15 +88,25 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
         };
         assert!(valid_name(name), "bad metric name in {line}");
         assert!(name.starts_with("hoinghi_"), "not prefixed: {line}");
+        // A histogram's samples are its family's name plus _bucket, _sum or _count.
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                let family = name.strip_suffix(s)?;
+                (typed.get(family).map(String::as_str) == Some("histogram")).then_some(family)
+            })
+            .unwrap_or(name);
         assert!(helped.contains(name), "no HELP before {line}");
         let kind = typed
             .get(name)
             .unwrap_or_else(|| panic!("no TYPE before {line}"));
-        assert_eq!(
-            kind == "counter",
-            name.ends_with("_total"),
-            "counters, and only they, end in _total: {line}"
-        );
+        if kind != "histogram" {
+            assert_eq!(
+                kind == "counter",
+                name.ends_with("_total"),
+                "counters, and only they, end in _total: {line}"
+            );
+        }
         assert!(
             samples.insert(series.to_string(), value).is_none(),
             "twice: {line}"
@@ -136,6 +146,16 @@ async fn metrics_count_a_participant_its_datagrams_and_a_refused_join() {
     assert_eq!(value(&before, "hoinghi_participants"), 0.0);
     assert_eq!(value(&before, "hoinghi_media_engine_up"), 1.0);
     assert_eq!(value(&before, INVALID_TOKEN), 0.0);
+    assert_eq!(value(&before, "hoinghi_join_duration_seconds_count"), 0.0);
+    assert_eq!(
+        value(
+            &before,
+            "hoinghi_ice_failures_total{phase=\"before_connect\"}"
+        ),
+        0.0
+    );
+    assert_eq!(value(&before, "hoinghi_dtls_failures_total"), 0.0);
+    assert_eq!(value(&before, "hoinghi_meetings{state=\"live\"}"), 0.0);
 
     let mut ws = connect(&server).await;
     join(

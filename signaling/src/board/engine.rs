@@ -107,7 +107,7 @@ pub struct BoardEngine {
     /// Previous byte counts for bitrates: participant, unix ms, in, out.
     rates: HashMap<TerminalKey, (u64, i64, u64, u64)>,
     history: HashMap<TerminalKey, VecDeque<HistoryPoint>>,
-    last_history_ms: i64,
+    last_history_ms: Option<i64>,
     alarms: AlarmEngine,
 }
 
@@ -120,7 +120,7 @@ impl BoardEngine {
             presence: HashMap::new(),
             rates: HashMap::new(),
             history: HashMap::new(),
-            last_history_ms: i64::MIN,
+            last_history_ms: None,
             alarms: AlarmEngine::new(settings, thresholds.silent_level),
         }
     }
@@ -172,9 +172,11 @@ impl BoardEngine {
             .collect();
         let occupied: std::collections::HashSet<&str> =
             s.sfu.iter().map(|p| p.room.as_str()).collect();
-        let history_due = now_ms - self.last_history_ms >= HISTORY_STEP_MS;
+        let history_due = self
+            .last_history_ms
+            .is_none_or(|t| now_ms - t >= HISTORY_STEP_MS);
         if history_due {
-            self.last_history_ms = now_ms;
+            self.last_history_ms = Some(now_ms);
         }
 
         let mut meetings = Vec::new();
@@ -457,7 +459,7 @@ mod tests {
 
         // Live, the host joined, t2 not.
         e.joined("m:0", "host", 1, 1001);
-        let mut tick = |e: &mut BoardEngine, now_ms: i64, sfu: &[ParticipantStats]| {
+        let tick = |e: &mut BoardEngine, now_ms: i64, sfu: &[ParticipantStats]| {
             e.sample(&Sample {
                 now_ms,
                 meetings: &meetings,

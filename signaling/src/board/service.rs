@@ -257,7 +257,17 @@ async fn sample_forever(state: Arc<AppState>) {
     let mut meetings: Vec<MeetingInput> = Vec::new();
     loop {
         tick.tick().await;
-        if registry_at.is_none_or(|t| t.elapsed() >= REGISTRY_REFRESH) {
+        let now_ms = unix_ms();
+        match load_meetings(&state.store, now_ms.div_euclid(1000)).await {
+            Ok(m) => meetings = m,
+            Err(e) => tracing::warn!("board: reading the meetings failed: {e}"),
+        }
+        // Read again every so often, and at once for a terminal not seen yet.
+        let unknown = meetings
+            .iter()
+            .flat_map(|m| &m.roster)
+            .any(|t| !registry.contains_key(t));
+        if unknown || registry_at.is_none_or(|t| t.elapsed() >= REGISTRY_REFRESH) {
             match load_registry(&state.store).await {
                 Ok(r) => {
                     registry = r;
@@ -265,11 +275,6 @@ async fn sample_forever(state: Arc<AppState>) {
                 }
                 Err(e) => tracing::warn!("board: reading the terminals failed: {e}"),
             }
-        }
-        let now_ms = unix_ms();
-        match load_meetings(&state.store, now_ms.div_euclid(1000)).await {
-            Ok(m) => meetings = m,
-            Err(e) => tracing::warn!("board: reading the meetings failed: {e}"),
         }
         let sfu = match tokio::time::timeout(SAMPLE_INTERVAL, state.sfu.participant_stats()).await {
             Ok(Ok(s)) => s,
