@@ -7,6 +7,7 @@
 
 import './board-strings.js';
 import { lang, t } from './i18n.js';
+import { setText } from './ui.js';
 import { clockTime, displayDate, localParts } from './hanoi-time.js';
 import { drawChart, makeChart, WINDOW_MS } from './board-chart.js';
 
@@ -205,13 +206,11 @@ export class BoardView extends EventTarget {
   /** @param {Board} board the whole board, as the feed sent it */
   render(board) {
     this.board = board;
-    const doc = document.documentElement;
-    doc.dataset.boardAt = String(board.at);
     const updated = document.getElementById('board-updated');
-    if (updated) updated.textContent = t('board.updated', { time: clockTime(board.at / 1000) });
+    if (updated) setText(updated, 'board.updated', { time: clockTime(board.at / 1000) });
     const empty = document.getElementById('board-empty');
     if (empty) {
-      empty.textContent = t('board.none');
+      setText(empty, 'board.none');
       empty.hidden = board.meetings.length > 0;
     }
     reconcile(this.#meetings, board.meetings, (m) => m.room, () => this.#makeMeeting(),
@@ -292,7 +291,7 @@ export class BoardView extends EventTarget {
     }
     const none = document.getElementById('alarms-none');
     if (none) {
-      none.textContent = t('alarms.none');
+      setText(none, 'alarms.none');
       none.hidden = board.alarms.length > 0;
     }
     reconcile(this.#alarms, [...active, ...cleared], (a) => a.id, makeAlarm, (li, a) => updateAlarm(li, a, board));

@@ -27,7 +27,10 @@ function showFeedState(state) {
   setText($('feed-status-text'), `feed.${state}`);
   $('feed-lost').hidden = state !== 'lost';
   $('app-view').classList.toggle('stale', state === 'lost');
-  if (state === 'connecting' && !view.board) setText($('board-empty'), 'board.waiting'), ($('board-empty').hidden = false);
+  if (state === 'connecting' && !view.board) {
+    setText($('board-empty'), 'board.waiting');
+    $('board-empty').hidden = false;
+  }
 }
 
 /**
