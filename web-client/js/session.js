@@ -15,6 +15,12 @@ const BACKOFF_MAX_MS = 10_000;
 const DISCONNECTED_GRACE_MS = 5_000;
 /** Media must come up this long after `joined`, or we rejoin. */
 const MEDIA_DEADLINE_MS = 30_000;
+/**
+ * After `leave`, the peer connections close this much later: a media connection
+ * closed before the server has read `leave` looks like a dropped room to it
+ * (the attendance record and the operators' alarms would say "dropped").
+ */
+const LEAVE_MEDIA_GRACE_MS = 1_000;
 
 const CAPTURE_CONSTRAINTS = Object.freeze({
   audio: true,
@@ -121,7 +127,12 @@ export class Session extends EventTarget {
     clearTimeout(this.#reconnectTimer);
     if (!wasStopped) {
       this.#channel?.leave();
+      const peers = [this.publisher, this.subscriber];
+      this.publisher = null;
+      this.subscriber = null;
       this.#teardown('left');
+      // Their callbacks belong to the ended epoch now and do nothing.
+      setTimeout(() => peers.forEach((pc) => pc?.close()), LEAVE_MEDIA_GRACE_MS);
     }
     this.#stopLocalMedia();
     this.#setState('closed');
