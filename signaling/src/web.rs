@@ -1,6 +1,7 @@
 //! The web client, embedded in the binary so a fresh machine needs nothing else:
 //! `/` the landing page, `/join` the call page, `/kiosk` the room terminal that joins
-//! its meetings by itself, `/scheduler` the IT staff's scheduler, everything else by path.
+//! its meetings by itself, `/scheduler` the IT staff's scheduler, `/board` the operators'
+//! live board, everything else by path.
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/join", get(|| async { asset("join.html") }))
         .route("/kiosk", get(|| async { asset("kiosk.html") }))
         .route("/scheduler", get(|| async { asset("scheduler.html") }))
+        .route("/board", get(|| async { asset("board.html") }))
         .route(
             "/{*path}",
             get(|Path(path): Path<String>| async move { asset(&path) }),

@@ -78,38 +78,47 @@ export function clearSession() {
 }
 
 /**
+ * Sends a request with the stored session's bearer token.
  * @param {string} method
  * @param {string} path under /api/v1
- * @param {unknown} [body] sent as JSON
- * @returns {Promise<any>} the JSON answer, or null for an empty one
+ * @param {string} accept the `Accept` header
+ * @param {{body?: unknown, signal?: AbortSignal}} [options] `body` is sent as JSON
+ * @returns {Promise<Response>} any status; a network failure is an ApiError `network`
  */
-async function request(method, path, body) {
+async function send(method, path, accept, { body, signal } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' };
+  const headers = { accept };
   const s = session();
   if (s) headers.authorization = `Bearer ${s.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res;
   try {
-    res = await fetch(`/api/v1${path}`, {
+    return await fetch(`/api/v1${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
   } catch (err) {
+    if (signal?.aborted) throw err;
     throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
   }
-  const text = await res.text();
+}
+
+/**
+ * The ApiError of a refused request (its JSON `{code, message, field}` body if
+ * it has one). A 401 ends the session and tells the onUnauthorized listeners.
+ * @param {Response} res not ok
+ * @param {string} path
+ * @returns {Promise<ApiError>}
+ */
+async function refusal(res, path) {
   /** @type {any} */
   let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
+  try {
+    data = JSON.parse(await res.text());
+  } catch {
+    data = null;
   }
-  if (res.ok) return data;
   const err = new ApiError(
     res.status,
     data?.code ?? 'http_' + res.status,
@@ -122,7 +131,69 @@ async function request(method, path, body) {
     clearSession();
     for (const fn of unauthorizedListeners) fn();
   }
-  throw err;
+  return err;
+}
+
+/**
+ * @param {string} method
+ * @param {string} path under /api/v1
+ * @param {unknown} [body] sent as JSON
+ * @returns {Promise<any>} the JSON answer, or null for an empty one
+ */
+async function request(method, path, body) {
+  const res = await send(method, path, 'application/json', { body });
+  if (!res.ok) throw await refusal(res, path);
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Opens a long-lived GET (a `text/event-stream`) with the session's token,
+ * which EventSource cannot send.
+ * @param {string} path under /api/v1
+ * @param {AbortSignal} signal ends the stream
+ * @returns {Promise<ReadableStream<Uint8Array>>} the body, once the server accepted
+ */
+export async function stream(path, signal) {
+  const res = await send('GET', path, 'text/event-stream', { signal });
+  if (!res.ok) throw await refusal(res, path);
+  if (!res.body) throw new ApiError(res.status, 'no_body', 'the server sent no stream');
+  return res.body;
+}
+
+/**
+ * Downloads a file with the session's token.
+ * @param {string} path under /api/v1
+ * @param {string} fallbackName used when the answer names no file
+ * @returns {Promise<{blob: Blob, filename: string}>}
+ */
+export async function download(path, fallbackName) {
+  const res = await send('GET', path, '*/*');
+  if (!res.ok) throw await refusal(res, path);
+  return { blob: await res.blob(), filename: filenameOf(res.headers.get('content-disposition')) ?? fallbackName };
+}
+
+/**
+ * @param {string | null} disposition a Content-Disposition header
+ * @returns {string | null} its filename (RFC 6266: `filename*` first)
+ */
+export function filenameOf(disposition) {
+  if (!disposition) return null;
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      // malformed: try the plain form
+    }
+  }
+  const plain = /filename\s*=\s*(?:"([^"]*)"|([^;]+))/i.exec(disposition);
+  return plain ? (plain[1] ?? plain[2]).trim() : null;
 }
 
 /**

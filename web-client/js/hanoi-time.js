@@ -37,6 +37,15 @@ export function localParts(unix) {
 }
 
 /**
+ * @param {number} unix seconds (fractions ignored)
+ * @returns {string} the Hà Nội clock to the second, `HH:MM:SS`
+ */
+export function clockTime(unix) {
+  const d = new Date((Math.floor(unix) + OFFSET_S) * 1000);
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/**
  * @param {string} date `YYYY-MM-DD`
  * @param {number} days
  * @returns {string} the date `days` later

@@ -6,7 +6,7 @@ import { t } from './i18n.js';
 import * as api from './api.js';
 import { displayDate, localParts, toUnix, WEEKDAYS } from './hanoi-time.js';
 import { renderTree } from './scheduler-tree.js';
-import { describeError, showError, withProgress } from './scheduler-feedback.js';
+import { describeError, showError, withProgress } from './staff-feedback.js';
 
 /**
  * @typedef {import('./api.js').Meeting} Meeting

@@ -3,7 +3,7 @@
 
 import { t } from './i18n.js';
 import * as api from './api.js';
-import { describeError, showError, withProgress } from './scheduler-feedback.js';
+import { describeError, showError, withProgress } from './staff-feedback.js';
 
 /**
  * @typedef {import('./api.js').Endpoint} Endpoint

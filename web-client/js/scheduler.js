@@ -3,7 +3,6 @@
 // touches the DOM and drives api.js.
 
 import './scheduler-strings.js';
-import { t } from './i18n.js';
 import { setText, setupLanguageSwitch } from './ui.js';
 import * as api from './api.js';
 import { addDays, displayDate, mondayOf } from './hanoi-time.js';
@@ -11,7 +10,8 @@ import { makeRegistry, renderTree } from './scheduler-tree.js';
 import { renderWeek, weekWindow } from './scheduler-week.js';
 import { openTerminalDialog } from './scheduler-terminal.js';
 import { openMeetingDialog } from './scheduler-meeting.js';
-import { describeError, showError, withProgress } from './scheduler-feedback.js';
+import { describeError } from './staff-feedback.js';
+import { setupStaffLogin } from './staff-login.js';
 
 /** @typedef {import('./scheduler-tree.js').Registry} Registry */
 
@@ -26,28 +26,7 @@ let weekRequest = 0;
 
 const canWrite = () => api.session()?.role !== 'operator';
 
-function showLogin(/** @type {string} */ messageKey = '') {
-  $('app-view').hidden = true;
-  $('login-view').hidden = false;
-  $('logout').hidden = true;
-  $('who').hidden = true;
-  $('notice').hidden = true;
-  for (const d of document.querySelectorAll('dialog[open]')) /** @type {HTMLDialogElement} */ (d).close();
-  const error = $('login-error');
-  if (messageKey) setText(error, messageKey);
-  error.hidden = !messageKey;
-  /** @type {HTMLInputElement} */ ($('login-password')).value = '';
-  $('login-username').focus();
-}
-
 async function showApp() {
-  const s = api.session();
-  if (!s) return showLogin();
-  $('login-view').hidden = true;
-  $('app-view').hidden = false;
-  $('logout').hidden = false;
-  $('who').hidden = false;
-  $('who').textContent = s.display_name;
   for (const el of document.querySelectorAll('.write-only')) /** @type {HTMLElement} */ (el).hidden = !canWrite();
   await Promise.all([loadRegistry(), loadWeek()]);
 }
@@ -135,31 +114,6 @@ let notifyTimer;
 
 function wire() {
   setupLanguageSwitch();
-  api.onUnauthorized(() => showLogin('login.expired'));
-  const form = /** @type {HTMLFormElement} */ ($('login-form'));
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const username = /** @type {HTMLInputElement} */ ($('login-username')).value.trim();
-    const password = /** @type {HTMLInputElement} */ ($('login-password')).value;
-    const error = $('login-error');
-    if (!username || !password) return setText(error, 'login.empty'), void (error.hidden = false);
-    const button = /** @type {HTMLButtonElement} */ (form.querySelector('button[type=submit]'));
-    try {
-      await withProgress(button, 'login.busy', () => api.login(username, password));
-      error.hidden = true;
-      await showApp();
-    } catch (err) {
-      const e = /** @type {api.ApiError} */ (err);
-      if (e.status === 401) setText(error, 'login.wrong');
-      else if (e.status === 429) setText(error, 'login.locked');
-      else showError(error, describeError(err));
-      error.hidden = false;
-    }
-  });
-  $('logout').addEventListener('click', () => {
-    api.clearSession();
-    showLogin();
-  });
   $('add-terminal').addEventListener('click', () => openTerminalDialog(registry, null, () => void loadRegistry()));
   $('new-meeting').addEventListener('click', () => openMeetingDialog(registry, {}, onScheduleChanged));
   $('week-prev').addEventListener('click', () => ((monday = addDays(monday, -7)), void loadWeek()));
@@ -172,8 +126,7 @@ function wire() {
   document.getElementById('lang-switch')?.addEventListener('click', () => {
     if (!$('app-view').hidden) drawWeek();
   });
-  if (api.session()) void showApp();
-  else showLogin();
+  setupStaffLogin({ roles: ['administrator', 'scheduler', 'operator'], onEnter: showApp, onLeave: () => {} });
 }
 
 wire();

@@ -6,6 +6,7 @@
 import { SignalingChannel, CloseCode } from './protocol.js';
 import { Roster } from './roster.js';
 import { VIDEO_CODECS, preferVideoCodec } from './codecs.js';
+import { REPORT_INTERVAL_MS, statsReport } from './stats-report.js';
 
 /** Reconnect backoff: 1 s, 2 s, 4 s, … capped at 10 s. */
 const BACKOFF_START_MS = 1_000;
@@ -14,6 +15,12 @@ const BACKOFF_MAX_MS = 10_000;
 const DISCONNECTED_GRACE_MS = 5_000;
 /** Media must come up this long after `joined`, or we rejoin. */
 const MEDIA_DEADLINE_MS = 30_000;
+/**
+ * After `leave`, the peer connections close this much later: a media connection
+ * closed before the server has read `leave` looks like a dropped room to it
+ * (the attendance record and the operators' alarms would say "dropped").
+ */
+const LEAVE_MEDIA_GRACE_MS = 1_000;
 
 const CAPTURE_CONSTRAINTS = Object.freeze({
   audio: true,
@@ -79,6 +86,8 @@ export class Session extends EventTarget {
   #reconnectTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #mediaDeadline;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #statsTimer;
   /** @type {Map<RTCPeerConnection, ReturnType<typeof setTimeout>>} */
   #disconnectTimers = new Map();
   /** @type {Map<string, string>} remote track id → participant id, from ontrack */
@@ -118,7 +127,12 @@ export class Session extends EventTarget {
     clearTimeout(this.#reconnectTimer);
     if (!wasStopped) {
       this.#channel?.leave();
+      const peers = [this.publisher, this.subscriber];
+      this.publisher = null;
+      this.subscriber = null;
       this.#teardown('left');
+      // Their callbacks belong to the ended epoch now and do nothing.
+      setTimeout(() => peers.forEach((pc) => pc?.close()), LEAVE_MEDIA_GRACE_MS);
     }
     this.#stopLocalMedia();
     this.#setState('closed');
@@ -169,6 +183,22 @@ export class Session extends EventTarget {
       });
     }
     return { inbound, outbound };
+  }
+
+  /**
+   * Tells the server what this browser measures (the `stats` message), for the
+   * operators' board. A failed getStats() skips one report; the next may work.
+   * @param {number} epoch
+   */
+  async #reportStats(epoch) {
+    const { subscriber, publisher } = this;
+    try {
+      const [sub, pub] = await Promise.all([subscriber?.getStats() ?? null, publisher?.getStats() ?? null]);
+      if (epoch !== this.#epoch) return;
+      this.#channel?.send(statsReport(sub, pub, (trackId) => this.#ownerOf(trackId)));
+    } catch (err) {
+      console.warn('hoinghi: no statistics this time', err);
+    }
   }
 
   // ---- connection lifecycle ----
@@ -263,6 +293,7 @@ export class Session extends EventTarget {
   #teardown(reason) {
     this.#epoch += 1;
     clearTimeout(this.#mediaDeadline);
+    clearInterval(this.#statsTimer);
     for (const t of this.#disconnectTimers.values()) clearTimeout(t);
     this.#disconnectTimers.clear();
     const channel = this.#channel;
@@ -340,6 +371,8 @@ export class Session extends EventTarget {
       console.warn('hoinghi: media did not come up after joining; rejoining');
       this.#scheduleReconnect();
     }, MEDIA_DEADLINE_MS);
+    clearInterval(this.#statsTimer);
+    this.#statsTimer = setInterval(() => void this.#reportStats(epoch), REPORT_INTERVAL_MS);
     if (msg.grants?.publish) {
       // Not awaited: the subscriber offer that follows must not wait for the camera.
       this.#publish(epoch).catch((err) => this.#onLocalFailure(epoch, err));

@@ -61,7 +61,8 @@ export function screenshotDir(fallback) {
  * @typedef {{
  *   log: {stdout: string, stderr: string},
  *   child: import('node:child_process').ChildProcess | undefined,
- *   start: (dataDir: string, extraArgs?: string[]) => Promise<string>,
+ *   start: (dataDir: string, extraArgs?: string[], options?: {host?: string}) => Promise<string>,
+ *   metricsUrl: () => Promise<string>,
  *   stop: () => Promise<void>,
  *   tail: (chars?: number) => string,
  * }} HoinghiServer
@@ -71,6 +72,10 @@ export function screenshotDir(fallback) {
  * Makes a (not yet started) `hoinghi` server handle.
  * `start` runs it on port 0 (HTTP, media and metrics) and resolves with its
  * base URL (no trailing slash), parsed from the "serving on" line of its stdout.
+ * `options.host` (default 127.0.0.1) is the address it listens on and offers
+ * for media; any other than loopback is served over plain HTTP (`--tls off`).
+ * `metricsUrl` resolves with the URL of its Prometheus metrics, parsed from
+ * the "Prometheus metrics on" line.
  * @returns {HoinghiServer}
  */
 export function hoinghiServer() {
@@ -81,11 +86,11 @@ export function hoinghiServer() {
     tail(chars = 20_000) {
       return `--- server stdout ---\n${server.log.stdout.slice(-chars)}\n--- server stderr ---\n${server.log.stderr.slice(-chars)}`;
     },
-    start(dataDir, extraArgs = []) {
+    start(dataDir, extraArgs = [], { host = '127.0.0.1' } = {}) {
       const serverLog = server.log;
       return new Promise((resolve, reject) => {
-        const args = ['--listen', '127.0.0.1:0', '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', '127.0.0.1', '--data-dir', dataDir,
-          ...extraArgs];
+        const args = ['--listen', `${host}:0`, '--media-port', '0', '--metrics-listen', '127.0.0.1:0', '--public-ip', host, '--data-dir', dataDir,
+          ...(host.startsWith('127.') ? [] : ['--tls', 'off']), ...extraArgs];
         const child = spawn(HOINGHI_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
         server.child = child;
         const timer = setTimeout(() => {
@@ -116,6 +121,14 @@ export function hoinghiServer() {
         });
       });
     },
+    async metricsUrl() {
+      let url = '';
+      await eventually('the server prints its metrics address', async () => {
+        url = /Prometheus metrics on (http:\/\/\S+)/.exec(server.log.stdout)?.[1] ?? '';
+        return url !== '';
+      }, 5_000, () => server.tail(2_000));
+      return url;
+    },
     async stop() {
       const child = server.child;
       if (child && child.exitCode === null) {
@@ -130,9 +143,13 @@ export function hoinghiServer() {
   return server;
 }
 
-/** Launches headless Chromium with {@link CHROMIUM_ARGS}. */
-export function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+/**
+ * Launches headless Chromium with {@link CHROMIUM_ARGS}.
+ * @param {{args?: string[], executablePath?: string}} [options] more flags; another
+ *   executable (e.g. a wrapper that runs Chromium in a network namespace)
+ */
+export function launchBrowser({ args = [], executablePath = CHROMIUM_PATH } = {}) {
+  return chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...args] });
 }
 
 /**

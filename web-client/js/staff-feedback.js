@@ -1,4 +1,4 @@
-// How the scheduler tells staff what is happening: buttons that show progress
+// How the staff pages (scheduler, board) tell staff what is happening: buttons that show progress
 // while a request runs, and API errors put into words (a double booking names
 // the meeting and the room). A UI module: it touches the DOM.
 
