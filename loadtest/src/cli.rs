@@ -11,12 +11,12 @@ use clap::{Parser, ValueEnum};
 #[command(name = "loadtest", version)]
 pub struct Args {
     /// The server's base URL (`http://127.0.0.1:8080`, `https://host:8443`).
-    #[arg(long, required_if_eq("target", "hoinghi"))]
+    #[arg(long, required_unless_present = "janus_url")]
     pub server: Option<String>,
 
     /// The server's join-token key ring (`DATA_DIR/jwt.key`); tokens are signed with
     /// its signing key as `hoinghi token` does.
-    #[arg(long, required_if_eq("target", "hoinghi"))]
+    #[arg(long, required_unless_present = "janus_url")]
     pub jwt_key_file: Option<PathBuf>,
 
     /// What the terminals do.
