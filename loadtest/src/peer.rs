@@ -490,8 +490,8 @@ pub async fn send_audio(
     }
 }
 
-/// Sends the terminal's simulcast camera until the run stops or `enabled` turns
-/// false, with a keyframe on every PLI or FIR.
+/// Sends the terminal's simulcast camera until the run stops, with a keyframe on
+/// every PLI or FIR for a layer.
 pub async fn send_video(
     peer: Arc<Peer>,
     t: LocalTrack,
