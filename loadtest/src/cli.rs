@@ -162,15 +162,7 @@ mod tests {
         assert_eq!(a.target, TargetKind::Hoinghi);
         // Our server needs its URL and key ring; Janus its API URL.
         assert!(parse(&["--scenario", "grid", "--duration", "5"]).is_err());
-        assert!(parse(&[
-            "--target",
-            "janus",
-            "--scenario",
-            "grid",
-            "--duration",
-            "5"
-        ])
-        .is_err());
+        assert!(parse(&["--target", "janus", "--scenario", "grid", "--duration", "5"]).is_err());
         assert!(parse(&[
             "--target",
             "janus",
@@ -186,7 +178,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        let base = ["--server", "http://x", "--jwt-key-file", "k", "--duration", "5"];
+        let base = [
+            "--server",
+            "http://x",
+            "--jwt-key-file",
+            "k",
+            "--duration",
+            "5",
+        ];
         let with = |extra: &[&str]| {
             let mut v = base.to_vec();
             v.extend_from_slice(extra);

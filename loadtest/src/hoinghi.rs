@@ -88,7 +88,11 @@ impl HoinghiTarget {
     }
 
     fn token(&self, t: &TerminalSpec) -> anyhow::Result<String> {
-        let role = if t.chair { Role::Host } else { Role::Participant };
+        let role = if t.chair {
+            Role::Host
+        } else {
+            Role::Participant
+        };
         let grants = GrantsWire {
             publish: true,
             subscribe: true,

@@ -98,7 +98,7 @@ impl AudioSource {
         let frame = self.frame;
         self.frame += 1;
         self.timestamp = self.timestamp.wrapping_add(AUDIO_TICKS);
-        if !speaking && frame % DTX_EVERY != 0 {
+        if !speaking && !frame.is_multiple_of(DTX_EVERY) {
             return None;
         }
         // Opus at ~32 kbps is 60–120 bytes a frame; a DTX frame is 1–3 bytes.
@@ -158,7 +158,7 @@ impl VideoSource {
 
     /// Whether the next frame is a keyframe by the schedule alone.
     pub fn keyframe_due(&self) -> bool {
-        self.frame % KEYFRAME_EVERY == 0
+        self.frame.is_multiple_of(KEYFRAME_EVERY)
     }
 
     /// The packets of the next frame, appended to `out`.
@@ -296,7 +296,10 @@ mod tests {
             // Every packet's probe names the layer, in sequence.
             for (i, p) in second.iter().enumerate() {
                 let probe = Probe::read_tail(&p.bytes).unwrap();
-                assert_eq!((probe.publisher, probe.layer, probe.seq), (9, idx as u8, i as u32));
+                assert_eq!(
+                    (probe.publisher, probe.layer, probe.seq),
+                    (9, idx as u8, i as u32)
+                );
             }
         }
         // A keyframe on request.

@@ -233,7 +233,6 @@ fn register_codecs(media: &mut MediaEngine) -> anyhow::Result<()> {
                 rtcp_feedback: vec![],
             },
             payload_type: OPUS_PT,
-            ..Default::default()
         },
         RtpCodecKind::Audio,
     )?;
@@ -247,7 +246,6 @@ fn register_codecs(media: &mut MediaEngine) -> anyhow::Result<()> {
                 rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
             },
             payload_type: VP8_PT,
-            ..Default::default()
         },
         RtpCodecKind::Video,
     )?;
@@ -396,11 +394,7 @@ struct Negotiated {
     rid_ext: Option<u8>,
 }
 
-async fn negotiated(
-    peer: &Peer,
-    t: &LocalTrack,
-    mime: &str,
-) -> anyhow::Result<Negotiated> {
+async fn negotiated(peer: &Peer, t: &LocalTrack, mime: &str) -> anyhow::Result<Negotiated> {
     let params = t
         .sender
         .get_parameters()
@@ -484,7 +478,9 @@ pub async fn send_audio(
         }
         if let Some(p) = source.next_frame(speaking.load(Relaxed)) {
             let len = p.bytes.len();
-            t.track.write_rtp(rtp_packet(&n, t.ssrcs[0], None, p)?).await?;
+            t.track
+                .write_rtp(rtp_packet(&n, t.ssrcs[0], None, p)?)
+                .await?;
             shared.collector.sent(len);
         }
     }
@@ -536,7 +532,11 @@ pub async fn send_video(
 }
 
 /// Marks the layer a PLI or FIR names as owing a keyframe.
-async fn keyframe_requests(track: Arc<TrackLocalStaticRTP>, ssrcs: Vec<u32>, wanted: Arc<AtomicU8>) {
+async fn keyframe_requests(
+    track: Arc<TrackLocalStaticRTP>,
+    ssrcs: Vec<u32>,
+    wanted: Arc<AtomicU8>,
+) {
     while let Some(event) = track.poll().await {
         let TrackLocalEvent::OnRtcpPacket(packets) = event else {
             continue;

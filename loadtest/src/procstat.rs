@@ -64,7 +64,11 @@ pub fn find_by_name(name: &str) -> Result<u32, String> {
     let mut found = Vec::new();
     let dir = fs::read_dir("/proc").map_err(|e| format!("reading /proc: {e}"))?;
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) {

@@ -195,25 +195,28 @@ impl Report {
             ("packets received", self.packets_received.to_string()),
             (
                 "packets lost",
-                format!(
-                    "{} ({:.4}%)",
-                    self.packets_lost,
-                    self.loss_fraction * 100.0
-                ),
+                format!("{} ({:.4}%)", self.packets_lost, self.loss_fraction * 100.0),
             ),
             ("packets reordered", self.packets_reordered.to_string()),
             (
                 "latency ms p50/p95/p99/max",
                 format!(
                     "{:.2} / {:.2} / {:.2} / {:.2}",
-                    self.latency_ms.p50, self.latency_ms.p95, self.latency_ms.p99, self.latency_ms.max
+                    self.latency_ms.p50,
+                    self.latency_ms.p95,
+                    self.latency_ms.p99,
+                    self.latency_ms.max
                 ),
             ),
             ("jitter ms", format!("{:.3}", self.jitter_ms)),
             ("video freezes (>500 ms)", self.freezes.to_string()),
             (
                 "MiB sent / received",
-                format!("{:.1} / {:.1}", mib(self.bytes_sent), mib(self.bytes_received)),
+                format!(
+                    "{:.1} / {:.1}",
+                    mib(self.bytes_sent),
+                    mib(self.bytes_received)
+                ),
             ),
             (
                 "join ms p50/p99/max",
@@ -246,7 +249,11 @@ impl Report {
                 ),
             ),
         ];
-        let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+        let width = rows
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         let mut out = String::new();
         for (k, v) in rows {
             out.push_str(&format!("{k:<width$}  {v}\n"));
@@ -317,7 +324,9 @@ mod tests {
     fn thresholds() {
         let r = report();
         assert!(r.check(&args(&[])).is_empty());
-        assert!(r.check(&args(&["--max-loss", "0.02", "--max-p99-ms", "3"])).is_empty());
+        assert!(r
+            .check(&args(&["--max-loss", "0.02", "--max-p99-ms", "3"]))
+            .is_empty());
         let broken = r.check(&args(&["--max-loss", "0.001", "--max-p99-ms", "2.5"]));
         assert_eq!(broken.len(), 2, "{broken:?}");
         assert!(broken[0].contains("--max-loss"));
@@ -351,7 +360,11 @@ mod tests {
         for key in ["p50", "p99"] {
             assert!(v["join_ms"].get(key).is_some(), "join_ms.{key}");
         }
-        for key in ["cpu_seconds", "peak_rss_bytes", "cpu_us_per_forwarded_packet"] {
+        for key in [
+            "cpu_seconds",
+            "peak_rss_bytes",
+            "cpu_us_per_forwarded_packet",
+        ] {
             assert!(v["server"].get(key).is_some(), "server.{key}");
         }
         assert!(report().table().contains("tracks delivered"));

@@ -322,7 +322,8 @@ impl Monitor {
                     _ = tick.tick() => {}
                     _ = crate::peer::stopped(&mut stopped) => break,
                 }
-                if let (Some(peak), Some(s)) = (&mut server, server_pid.and_then(procstat::sample)) {
+                if let (Some(peak), Some(s)) = (&mut server, server_pid.and_then(procstat::sample))
+                {
                     peak.peak_rss_bytes = peak.peak_rss_bytes.max(s.rss_bytes);
                 }
                 if let Some(s) = procstat::own() {

@@ -102,7 +102,9 @@ impl Collector {
         // but these are still good.
         let mut m = self.merged.lock().unwrap_or_else(|p| p.into_inner());
         // Both histograms have the same bounds, so adding cannot fail.
-        m.latency_us.add(&t.latency_us).expect("same histogram bounds");
+        m.latency_us
+            .add(&t.latency_us)
+            .expect("same histogram bounds");
         m.delivered.extend(t.delivered);
         for s in &t.streams {
             m.jitter_sum_ns += s.jitter_ns;

@@ -48,7 +48,16 @@ pub async fn run<T: Target>(
         error: None,
     };
     let mut settled = false;
-    let result = drive(&*target, &spec, plan, &shared, started, &mut outcome, &mut settled).await;
+    let result = drive(
+        &*target,
+        &spec,
+        plan,
+        &shared,
+        started,
+        &mut outcome,
+        &mut settled,
+    )
+    .await;
     if let Err(e) = result {
         let stopping = *shared.stop.borrow();
         if !stopping || outcome.join_ms.is_none() {

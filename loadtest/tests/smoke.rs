@@ -124,7 +124,11 @@ fn assert_complete(report: &Value, expected_tracks: u64) {
             .unwrap_or_else(|| panic!("{} is not a number in {report:#}", path.join(".")))
     };
     assert_eq!(num(&["terminals_joined"]), 4.0, "{report:#}");
-    assert_eq!(num(&["tracks_expected"]), expected_tracks as f64, "{report:#}");
+    assert_eq!(
+        num(&["tracks_expected"]),
+        expected_tracks as f64,
+        "{report:#}"
+    );
     assert_eq!(
         num(&["tracks_delivered"]),
         num(&["tracks_expected"]),
@@ -160,7 +164,14 @@ async fn grid_delivers_every_track() {
 async fn discussion_delivers_every_track_while_the_floor_rotates() {
     let (status, stderr, report) = run(
         "discussion",
-        &["--speakers", "1", "--rotate-secs", "1", "--min-delivered", "1"],
+        &[
+            "--speakers",
+            "1",
+            "--rotate-secs",
+            "1",
+            "--min-delivered",
+            "1",
+        ],
     )
     .await;
     assert_eq!(status, Some(0), "{stderr}");
@@ -182,10 +193,37 @@ async fn briefing_delivers_every_track_and_a_broken_threshold_fails_the_run() {
 #[tokio::test]
 async fn bad_flags_give_a_usage_error() {
     for args in [
-        &["--scenario", "party", "--duration", "5", "--server", "http://127.0.0.1:1", "--jwt-key-file", "k"][..],
-        &["--scenario", "grid", "--server", "http://127.0.0.1:1", "--jwt-key-file", "k"][..],
+        &[
+            "--scenario",
+            "party",
+            "--duration",
+            "5",
+            "--server",
+            "http://127.0.0.1:1",
+            "--jwt-key-file",
+            "k",
+        ][..],
+        &[
+            "--scenario",
+            "grid",
+            "--server",
+            "http://127.0.0.1:1",
+            "--jwt-key-file",
+            "k",
+        ][..],
         &["--scenario", "grid", "--duration", "5"][..],
-        &["--scenario", "grid", "--duration", "5", "--server", "http://127.0.0.1:1", "--jwt-key-file", "k", "--max-loss", "7"][..],
+        &[
+            "--scenario",
+            "grid",
+            "--duration",
+            "5",
+            "--server",
+            "http://127.0.0.1:1",
+            "--jwt-key-file",
+            "k",
+            "--max-loss",
+            "7",
+        ][..],
     ] {
         let out = loadtest(args).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
