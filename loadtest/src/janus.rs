@@ -1,0 +1,422 @@
+//! Janus's VideoRoom (Debian's Janus 1.1.2) as a load-test target, over its WebSocket
+//! API: the same scenario our server runs, so one command measures both.
+//!
+//! Each terminal opens one WebSocket and one Janus session with two plugin handles:
+//! a publisher (joined with the terminal's name; `publish`, then `configure` for every
+//! renegotiation) and a multistream subscriber that joins once the room has a stream
+//! for it and then follows the room with `update`. Janus forwards one simulcast layer
+//! per subscription, by default substream 2, which it takes to be the layer listed
+//! first; offers go with `rid_order: "lmh"` so that it is the *last* rid, the layer our
+//! server forwards (`sfu` takes the last rid of an offer), and both servers forward the
+//! same layer.
+
+mod connection;
+mod streams;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{anyhow, bail, Context};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::time::Duration;
+
+use crate::target::{SessionEvent, Target, TerminalSession, TerminalSpec};
+use connection::Connection;
+use streams::Following;
+
+/// Janus ends sessions silent for 60 s (its `session_timeout`).
+const KEEPALIVE: Duration = Duration::from_secs(25);
+/// Every room this run makes allows at least this many publishers.
+const MIN_PUBLISHERS: usize = 100;
+const PLUGIN: &str = "janus.plugin.videoroom";
+
+/// A Janus server reached at a `ws://` URL (see loadtest/janus/janus.sh).
+pub struct JanusTarget {
+    url: String,
+    /// The VideoRoom room of this run; 0 until [`Target::prepare`].
+    room: AtomicU64,
+}
+
+impl JanusTarget {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            room: AtomicU64::new(0),
+        }
+    }
+
+    fn room(&self) -> anyhow::Result<u64> {
+        match self.room.load(Ordering::Acquire) {
+            0 => bail!("no Janus room: prepare() was not called"),
+            room => Ok(room),
+        }
+    }
+}
+
+impl Target for JanusTarget {
+    type Session = JanusSession;
+
+    /// Creates this run's room: VP8 video (VideoRoom uses the room's first codec,
+    /// whatever the offer prefers), Opus audio, simulcast as publishers offer it.
+    async fn prepare(&self, terminals: usize) -> anyhow::Result<()> {
+        let (conn, _events) = Connection::open(&self.url).await?;
+        let session = create_session(&conn).await?;
+        let handle = attach(&conn, session).await?;
+        // Below 2^53, as Janus's own random ids are, so JSON numbers carry it exactly.
+        let room = rand::random::<u64>() % (1 << 53) + 1;
+        let body = json!({
+            "request": "create",
+            "room": room,
+            "description": "loadtest",
+            "permanent": false,
+            "is_private": true,
+            "publishers": terminals.max(MIN_PUBLISHERS),
+            "videocodec": "vp8",
+            "audiocodec": "opus",
+            "notify_joining": false,
+        });
+        let reply = conn
+            .request(
+                &format!("creating VideoRoom room {room}"),
+                message(session, handle, body, None),
+            )
+            .await?;
+        if reply["plugindata"]["data"]["videoroom"] != "created" {
+            bail!("creating VideoRoom room {room}: unexpected reply {reply}");
+        }
+        // The room outlives this session: rooms belong to the plugin.
+        conn.request("closing the setup session", destroy(session))
+            .await?;
+        self.room.store(room, Ordering::Release);
+        Ok(())
+    }
+
+    async fn connect(&self, terminal: &TerminalSpec) -> anyhow::Result<JanusSession> {
+        let room = self.room()?;
+        let who = &terminal.identity;
+        let (mut conn, events) = Connection::open(&self.url)
+            .await
+            .with_context(|| format!("{who}: connecting to Janus"))?;
+        let session = create_session(&conn).await?;
+        conn.keep_alive(session, KEEPALIVE);
+        let publisher = attach(&conn, session).await?;
+        let join = json!({
+            "request": "join",
+            "ptype": "publisher",
+            "room": room,
+            "display": terminal.name,
+        });
+        let joined = conn
+            .request(
+                &format!("{who}: joining room {room} as publisher"),
+                message(session, publisher, join, None),
+            )
+            .await?;
+        let data = &joined["plugindata"]["data"];
+        let feed = data["id"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("{who}: Janus's join reply has no publisher id: {joined}"))?;
+        let mut following = Following::new(feed);
+        following.publishers(&data["publishers"]);
+        Ok(JanusSession {
+            who: who.clone(),
+            conn,
+            events,
+            room,
+            session,
+            publisher,
+            private_id: data["private_id"].as_u64(),
+            published: false,
+            subscriber: None,
+            following,
+            offers: VecDeque::new(),
+            awaiting_answer: false,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "janus"
+    }
+}
+
+/// One terminal's Janus session.
+pub struct JanusSession {
+    who: String,
+    conn: Connection,
+    events: mpsc::UnboundedReceiver<Value>,
+    room: u64,
+    session: u64,
+    publisher: u64,
+    private_id: Option<u64>,
+    published: bool,
+    /// The subscriber handle, once it has joined.
+    subscriber: Option<u64>,
+    following: Following,
+    /// Offers Janus made on its own (e.g. when a publisher left), not yet handed out.
+    offers: VecDeque<String>,
+    awaiting_answer: bool,
+}
+
+impl TerminalSession for JanusSession {
+    async fn publish(&mut self, offer_sdp: String) -> anyhow::Result<String> {
+        let request = if self.published {
+            "configure"
+        } else {
+            "publish"
+        };
+        let jsep = json!({ "type": "offer", "sdp": offer_sdp, "rid_order": "lmh" });
+        let body = message(
+            self.session,
+            self.publisher,
+            json!({ "request": request }),
+            Some(jsep),
+        );
+        let what = format!("{}: {request} on the publisher handle", self.who);
+        let reply = self.conn.request(&what, body).await?;
+        let answer = jsep_sdp(&reply, "answer").with_context(|| what.clone())?;
+        self.published = true;
+        Ok(answer)
+    }
+
+    async fn next_event(&mut self) -> anyhow::Result<SessionEvent> {
+        loop {
+            if !self.awaiting_answer {
+                if let Some(offer) = self.offers.pop_front() {
+                    self.awaiting_answer = true;
+                    return Ok(SessionEvent::SubscriberOffer(offer));
+                }
+                if let Some(offer) = self.follow_room().await? {
+                    self.awaiting_answer = true;
+                    return Ok(SessionEvent::SubscriberOffer(offer));
+                }
+            }
+            let Some(event) = self.events.recv().await else {
+                return Ok(SessionEvent::Closed("the Janus connection ended".into()));
+            };
+            if let Some(reason) = self.on_event(event) {
+                return Ok(SessionEvent::Closed(reason));
+            }
+        }
+    }
+
+    async fn answer(&mut self, answer_sdp: String) -> anyhow::Result<()> {
+        let subscriber = self
+            .subscriber
+            .ok_or_else(|| anyhow!("{}: an answer with no subscription", self.who))?;
+        let jsep = json!({ "type": "answer", "sdp": answer_sdp });
+        let body = message(
+            self.session,
+            subscriber,
+            json!({ "request": "start" }),
+            Some(jsep),
+        );
+        let what = format!("{}: start on the subscriber handle", self.who);
+        self.conn.request(&what, body).await?;
+        self.awaiting_answer = false;
+        Ok(())
+    }
+
+    async fn leave(self) -> anyhow::Result<()> {
+        // Destroying the session detaches both handles: the room sees the publisher
+        // leave.
+        let what = format!("{}: leaving (destroying the Janus session)", self.who);
+        self.conn.request(&what, destroy(self.session)).await?;
+        Ok(())
+    }
+}
+
+impl JanusSession {
+    /// Brings the subscription in step with the room's publishers; returns Janus's
+    /// offer when the subscription changed.
+    async fn follow_room(&mut self) -> anyhow::Result<Option<String>> {
+        loop {
+            let change = self.following.change();
+            if change.is_empty() {
+                return Ok(None);
+            }
+            let (subscriber, body) = match self.subscriber {
+                Some(handle) => {
+                    let mut update = json!({ "request": "update" });
+                    if !change.subscribe.is_empty() {
+                        update["subscribe"] = change.subscribe.into();
+                    }
+                    if !change.unsubscribe.is_empty() {
+                        update["unsubscribe"] = change.unsubscribe.into();
+                    }
+                    (handle, update)
+                }
+                // A subscriber handle joins with at least one stream.
+                None if change.subscribe.is_empty() => {
+                    self.following.applied();
+                    return Ok(None);
+                }
+                None => {
+                    let handle = attach(&self.conn, self.session).await?;
+                    let mut join = json!({
+                        "request": "join",
+                        "ptype": "subscriber",
+                        "room": self.room,
+                        "streams": change.subscribe,
+                    });
+                    if let Some(private_id) = self.private_id {
+                        join["private_id"] = private_id.into();
+                    }
+                    (handle, join)
+                }
+            };
+            let what = format!("{}: {} on the subscriber handle", self.who, body["request"]);
+            let body = message(self.session, subscriber, body, None);
+            match self.conn.request(&what, body).await {
+                Ok(reply) => {
+                    self.subscriber = Some(subscriber);
+                    self.following.applied();
+                    // An update that changed nothing carries no offer.
+                    return reply["jsep"]["type"]
+                        .as_str()
+                        .is_some()
+                        .then(|| jsep_sdp(&reply, "offer"))
+                        .transpose()
+                        .with_context(|| what.clone());
+                }
+                // The publisher left between its notice and this request: Janus names
+                // the feed; drop it and try again.
+                Err(e) => match refused_feed(&e) {
+                    Some(feed) => {
+                        self.following.forget(feed);
+                        if self.subscriber.is_none() {
+                            self.detach(subscriber).await?;
+                        }
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    async fn detach(&self, handle: u64) -> anyhow::Result<()> {
+        let body = json!({ "janus": "detach", "session_id": self.session, "handle_id": handle });
+        let what = format!("{}: detaching handle {handle}", self.who);
+        self.conn.request(&what, body).await.map(drop)
+    }
+
+    /// Takes in an event; returns why the session ended, if it did.
+    fn on_event(&mut self, event: Value) -> Option<String> {
+        let who = &self.who;
+        match event["janus"].as_str() {
+            Some("closed") => return Some(format!("{who}: {}", event["reason"])),
+            Some("timeout") => return Some(format!("{who}: Janus timed the session out")),
+            Some("hangup") => {
+                let side = if event["sender"].as_u64() == Some(self.publisher) {
+                    "publisher"
+                } else {
+                    "subscriber"
+                };
+                return Some(format!(
+                    "{who}: Janus hung up the {side} connection: {}",
+                    event["reason"].as_str().unwrap_or("no reason given")
+                ));
+            }
+            Some("event") => {}
+            // webrtcup, media, slowlink, detached: nothing the load test acts on.
+            _ => return None,
+        }
+        let data = &event["plugindata"]["data"];
+        if let Some(offer) = event["jsep"]["sdp"].as_str() {
+            if event["jsep"]["type"] == "offer" && event["sender"].as_u64() == self.subscriber {
+                self.offers.push_back(offer.to_owned());
+            }
+        }
+        if data.get("publishers").is_some() {
+            self.following.publishers(&data["publishers"]);
+        }
+        for notice in ["unpublished", "leaving"] {
+            if let Some(feed) = data[notice].as_u64() {
+                self.following.gone(feed);
+            }
+        }
+        match data["videoroom"].as_str() {
+            Some("destroyed") => Some(format!("{who}: the room was destroyed")),
+            _ if data.get("kicked").is_some() => Some(format!("{who}: kicked from the room")),
+            _ => None,
+        }
+    }
+}
+
+async fn create_session(conn: &Connection) -> anyhow::Result<u64> {
+    let reply = conn
+        .request("creating a Janus session", json!({ "janus": "create" }))
+        .await?;
+    reply["data"]["id"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("Janus's create reply has no session id: {reply}"))
+}
+
+async fn attach(conn: &Connection, session: u64) -> anyhow::Result<u64> {
+    let body = json!({ "janus": "attach", "session_id": session, "plugin": PLUGIN });
+    let reply = conn
+        .request("attaching to the VideoRoom plugin", body)
+        .await?;
+    reply["data"]["id"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("Janus's attach reply has no handle id: {reply}"))
+}
+
+fn message(session: u64, handle: u64, body: Value, jsep: Option<Value>) -> Value {
+    let mut message = json!({
+        "janus": "message",
+        "session_id": session,
+        "handle_id": handle,
+        "body": body,
+    });
+    if let Some(jsep) = jsep {
+        message["jsep"] = jsep;
+    }
+    message
+}
+
+fn destroy(session: u64) -> Value {
+    json!({ "janus": "destroy", "session_id": session })
+}
+
+fn jsep_sdp(reply: &Value, kind: &str) -> anyhow::Result<String> {
+    let jsep = &reply["jsep"];
+    match (jsep["type"].as_str(), jsep["sdp"].as_str()) {
+        (Some(t), Some(sdp)) if t == kind => Ok(sdp.to_owned()),
+        _ => bail!("Janus's reply has no SDP {kind}: {reply}"),
+    }
+}
+
+/// The feed named by VideoRoom's "No such feed (F)" or "No such mid 'M' in feed (F)".
+fn refused_feed(error: &anyhow::Error) -> Option<u64> {
+    let text = error.to_string();
+    if !text.contains("VideoRoom error 428") {
+        return None;
+    }
+    let start = text.rfind('(')? + 1;
+    let end = start + text[start..].find(')')?;
+    text[start..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_feed_is_read_from_videorooms_error() {
+        let e = anyhow!("lt-003: join: VideoRoom error 428: No such feed (4417)");
+        assert_eq!(refused_feed(&e), Some(4417));
+        let e = anyhow!("lt-003: update: VideoRoom error 428: No such mid '1' in feed (12)");
+        assert_eq!(refused_feed(&e), Some(12));
+        let e = anyhow!("lt-003: join: VideoRoom error 426: No such room (12)");
+        assert_eq!(refused_feed(&e), None);
+    }
+
+    #[test]
+    fn an_answer_is_taken_only_from_the_jsep_of_that_type() {
+        let reply = json!({ "jsep": { "type": "answer", "sdp": "v=0\r\n" } });
+        assert_eq!(jsep_sdp(&reply, "answer").unwrap(), "v=0\r\n");
+        assert!(jsep_sdp(&reply, "offer").is_err());
+        assert!(jsep_sdp(&json!({}), "answer").is_err());
+    }
+}
