@@ -39,11 +39,18 @@ pub struct JanusTarget {
 }
 
 impl JanusTarget {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            room: AtomicU64::new(0),
+    /// Janus's WebSocket transport, e.g. `ws://198.18.0.1:8188` (what janus.sh prints).
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            bail!(
+                "--janus-url {url}: expected Janus's WebSocket API (ws://HOST:PORT, \
+                 as loadtest/janus/janus.sh prints it)"
+            );
         }
+        Ok(Self {
+            url: url.to_owned(),
+            room: AtomicU64::new(0),
+        })
     }
 
     fn room(&self) -> anyhow::Result<u64> {
@@ -165,7 +172,12 @@ impl TerminalSession for JanusSession {
         } else {
             "publish"
         };
-        let jsep = json!({ "type": "offer", "sdp": offer_sdp, "rid_order": "lmh" });
+        let jsep = json!({
+            "type": "offer",
+            "sdp": offer_sdp,
+            "rid_order": "lmh",
+            "trickle": false,
+        });
         let body = message(
             self.session,
             self.publisher,
@@ -204,7 +216,7 @@ impl TerminalSession for JanusSession {
         let subscriber = self
             .subscriber
             .ok_or_else(|| anyhow!("{}: an answer with no subscription", self.who))?;
-        let jsep = json!({ "type": "answer", "sdp": answer_sdp });
+        let jsep = json!({ "type": "answer", "sdp": answer_sdp, "trickle": false });
         let body = message(
             self.session,
             subscriber,
@@ -403,6 +415,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_websocket_urls_are_taken() {
+        assert!(JanusTarget::new("ws://198.18.0.1:8188").is_ok());
+        let e = JanusTarget::new("http://198.18.0.1:8088/janus")
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("expected Janus's WebSocket API"));
+    }
+
+    #[test]
     fn a_refused_feed_is_read_from_videorooms_error() {
         let e = anyhow!("lt-003: join: VideoRoom error 428: No such feed (4417)");
         assert_eq!(refused_feed(&e), Some(4417));
@@ -418,5 +439,93 @@ mod tests {
         assert_eq!(jsep_sdp(&reply, "answer").unwrap(), "v=0\r\n");
         assert!(jsep_sdp(&reply, "offer").is_err());
         assert!(jsep_sdp(&json!({}), "answer").is_err());
+    }
+}
+
+/// Against a running Janus (`loadtest/janus/janus.sh start`):
+/// `JANUS_URL=ws://198.18.0.1:8188 cargo test -p loadtest janus -- --ignored`.
+/// Signaling only: the SDP is written by hand, so no media flows.
+/// (The full load test against Janus is in loadtest/README.md.)
+#[cfg(test)]
+mod live {
+    use super::*;
+
+    fn spec(index: usize) -> TerminalSpec {
+        TerminalSpec {
+            index,
+            identity: format!("lt-{index:03}"),
+            name: format!("Phòng {index}"),
+            chair: index == 0,
+        }
+    }
+
+    /// A publisher's offer: Opus, and VP8 in three simulcast layers listed low first.
+    fn offer() -> String {
+        let fingerprint = vec!["AB"; 32].join(":");
+        [
+            "v=0",
+            "o=- 1 1 IN IP4 198.18.0.2",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE 0 1",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+            "c=IN IP4 198.18.0.2",
+            "a=ice-ufrag:lt01",
+            "a=ice-pwd:loadtestloadtestloadtest",
+            &format!("a=fingerprint:sha-256 {fingerprint}"),
+            "a=setup:actpass",
+            "a=mid:0",
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "a=sendonly",
+            "a=rtcp-mux",
+            "a=rtpmap:111 opus/48000/2",
+            "a=ssrc:1001 cname:lt",
+            "a=candidate:1 1 udp 2130706431 198.18.0.2 40000 typ host",
+            "a=end-of-candidates",
+            "m=video 9 UDP/TLS/RTP/SAVPF 96",
+            "c=IN IP4 198.18.0.2",
+            "a=ice-ufrag:lt01",
+            "a=ice-pwd:loadtestloadtestloadtest",
+            &format!("a=fingerprint:sha-256 {fingerprint}"),
+            "a=setup:actpass",
+            "a=mid:1",
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+            "a=sendonly",
+            "a=rtcp-mux",
+            "a=rtpmap:96 VP8/90000",
+            "a=rtcp-fb:96 nack",
+            "a=rtcp-fb:96 nack pli",
+            "a=rid:q send",
+            "a=rid:h send",
+            "a=rid:f send",
+            "a=simulcast:send q;h;f",
+            "",
+        ]
+        .join("\r\n")
+    }
+
+    #[tokio::test]
+    #[ignore = "needs Janus: loadtest/janus/janus.sh start"]
+    async fn terminals_join_publish_and_renegotiate() {
+        let url = std::env::var("JANUS_URL").unwrap_or_else(|_| "ws://198.18.0.1:8188".into());
+        let target = JanusTarget::new(&url).unwrap();
+        assert!(target.connect(&spec(0)).await.is_err(), "no room yet");
+        target.prepare(3).await.unwrap();
+
+        let mut chair = target.connect(&spec(0)).await.unwrap();
+        let answer = chair.publish(offer()).await.unwrap();
+        assert!(answer.contains("m=video"), "{answer}");
+        assert!(answer.contains("a=simulcast:recv"), "{answer}");
+        // Renegotiation goes through `configure`.
+        chair.publish(offer()).await.unwrap();
+
+        // Another terminal joins and publishes; the room tells nobody until their
+        // connections are up (Janus announces publishers on "webrtcup"), which
+        // hand-written SDP never reaches: the full load test covers subscriptions.
+        let mut other = target.connect(&spec(1)).await.unwrap();
+        other.publish(offer()).await.unwrap();
+        other.leave().await.unwrap();
+        chair.leave().await.unwrap();
     }
 }
