@@ -11,18 +11,22 @@
 //! same layer.
 
 mod connection;
+mod follower;
 mod streams;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Duration;
 
 use crate::target::{SessionEvent, Target, TerminalSession, TerminalSpec};
 use connection::Connection;
+use follower::{Follower, Notice};
 use streams::Following;
 
 /// Janus ends sessions silent for 60 s (its `session_timeout`).
@@ -126,19 +130,32 @@ impl Target for JanusTarget {
             .ok_or_else(|| anyhow!("{who}: Janus's join reply has no publisher id: {joined}"))?;
         let mut following = Following::new(feed);
         following.publishers(&data["publishers"]);
-        Ok(JanusSession {
+        let conn = Arc::new(conn);
+        let (offers_tx, offers) = mpsc::unbounded_channel();
+        let (answered, answered_rx) = mpsc::unbounded_channel();
+        let follower = Follower {
             who: who.clone(),
-            conn,
-            events,
-            room,
+            conn: conn.clone(),
             session,
+            room,
             publisher,
             private_id: data["private_id"].as_u64(),
-            published: false,
             subscriber: None,
             following,
             offers: VecDeque::new(),
             awaiting_answer: false,
+        };
+        let follower = tokio::spawn(follower.run(events, answered_rx, offers_tx));
+        Ok(JanusSession {
+            who: who.clone(),
+            conn,
+            session,
+            publisher,
+            published: false,
+            offers,
+            answered,
+            answer_to: None,
+            follower,
         })
     }
 
@@ -150,19 +167,17 @@ impl Target for JanusTarget {
 /// One terminal's Janus session.
 pub struct JanusSession {
     who: String,
-    conn: Connection,
-    events: mpsc::UnboundedReceiver<Value>,
-    room: u64,
+    conn: Arc<Connection>,
     session: u64,
     publisher: u64,
-    private_id: Option<u64>,
     published: bool,
-    /// The subscriber handle, once it has joined.
-    subscriber: Option<u64>,
-    following: Following,
-    /// Offers Janus made on its own (e.g. when a publisher left), not yet handed out.
-    offers: VecDeque<String>,
-    awaiting_answer: bool,
+    /// Offers from the subscription task; a channel, so `next_event` can be
+    /// cancelled (it runs inside `select!`) without losing one.
+    offers: mpsc::UnboundedReceiver<anyhow::Result<Notice>>,
+    answered: mpsc::UnboundedSender<()>,
+    /// The subscriber handle of the last offer handed out.
+    answer_to: Option<u64>,
+    follower: JoinHandle<()>,
 }
 
 impl TerminalSession for JanusSession {
@@ -192,40 +207,36 @@ impl TerminalSession for JanusSession {
     }
 
     async fn next_event(&mut self) -> anyhow::Result<SessionEvent> {
-        loop {
-            if !self.awaiting_answer {
-                if let Some(offer) = self.offers.pop_front() {
-                    self.awaiting_answer = true;
-                    return Ok(SessionEvent::SubscriberOffer(offer));
-                }
-                if let Some(offer) = self.follow_room().await? {
-                    self.awaiting_answer = true;
-                    return Ok(SessionEvent::SubscriberOffer(offer));
-                }
+        match self.offers.recv().await {
+            Some(Ok(Notice::Offer { handle, sdp })) => {
+                self.answer_to = Some(handle);
+                Ok(SessionEvent::SubscriberOffer(sdp))
             }
-            let Some(event) = self.events.recv().await else {
-                return Ok(SessionEvent::Closed("the Janus connection ended".into()));
-            };
-            if let Some(reason) = self.on_event(event) {
-                return Ok(SessionEvent::Closed(reason));
-            }
+            Some(Ok(Notice::Closed(reason))) => Ok(SessionEvent::Closed(reason)),
+            Some(Err(e)) => Err(e),
+            None => Ok(SessionEvent::Closed(format!(
+                "{}: the subscription task ended",
+                self.who
+            ))),
         }
     }
 
     async fn answer(&mut self, answer_sdp: String) -> anyhow::Result<()> {
-        let subscriber = self
-            .subscriber
-            .ok_or_else(|| anyhow!("{}: an answer with no subscription", self.who))?;
+        let handle = self
+            .answer_to
+            .take()
+            .ok_or_else(|| anyhow!("{}: an answer with no offer to answer", self.who))?;
         let jsep = json!({ "type": "answer", "sdp": answer_sdp, "trickle": false });
         let body = message(
             self.session,
-            subscriber,
+            handle,
             json!({ "request": "start" }),
             Some(jsep),
         );
         let what = format!("{}: start on the subscriber handle", self.who);
         self.conn.request(&what, body).await?;
-        self.awaiting_answer = false;
+        // Janus takes the next change only once this one is answered.
+        let _ = self.answered.send(());
         Ok(())
     }
 
@@ -238,120 +249,9 @@ impl TerminalSession for JanusSession {
     }
 }
 
-impl JanusSession {
-    /// Brings the subscription in step with the room's publishers; returns Janus's
-    /// offer when the subscription changed.
-    async fn follow_room(&mut self) -> anyhow::Result<Option<String>> {
-        loop {
-            let change = self.following.change();
-            if change.is_empty() {
-                return Ok(None);
-            }
-            let (subscriber, body) = match self.subscriber {
-                Some(handle) => {
-                    let mut update = json!({ "request": "update" });
-                    if !change.subscribe.is_empty() {
-                        update["subscribe"] = change.subscribe.into();
-                    }
-                    if !change.unsubscribe.is_empty() {
-                        update["unsubscribe"] = change.unsubscribe.into();
-                    }
-                    (handle, update)
-                }
-                // A subscriber handle joins with at least one stream.
-                None if change.subscribe.is_empty() => {
-                    self.following.applied();
-                    return Ok(None);
-                }
-                None => {
-                    let handle = attach(&self.conn, self.session).await?;
-                    let mut join = json!({
-                        "request": "join",
-                        "ptype": "subscriber",
-                        "room": self.room,
-                        "streams": change.subscribe,
-                    });
-                    if let Some(private_id) = self.private_id {
-                        join["private_id"] = private_id.into();
-                    }
-                    (handle, join)
-                }
-            };
-            let what = format!("{}: {} on the subscriber handle", self.who, body["request"]);
-            let body = message(self.session, subscriber, body, None);
-            match self.conn.request(&what, body).await {
-                Ok(reply) => {
-                    self.subscriber = Some(subscriber);
-                    self.following.applied();
-                    // An update that changed nothing carries no offer.
-                    return reply["jsep"]["type"]
-                        .as_str()
-                        .is_some()
-                        .then(|| jsep_sdp(&reply, "offer"))
-                        .transpose()
-                        .with_context(|| what.clone());
-                }
-                // The publisher left between its notice and this request: Janus names
-                // the feed; drop it and try again.
-                Err(e) => match refused_feed(&e) {
-                    Some(feed) => {
-                        self.following.forget(feed);
-                        if self.subscriber.is_none() {
-                            self.detach(subscriber).await?;
-                        }
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
-    }
-
-    async fn detach(&self, handle: u64) -> anyhow::Result<()> {
-        let body = json!({ "janus": "detach", "session_id": self.session, "handle_id": handle });
-        let what = format!("{}: detaching handle {handle}", self.who);
-        self.conn.request(&what, body).await.map(drop)
-    }
-
-    /// Takes in an event; returns why the session ended, if it did.
-    fn on_event(&mut self, event: Value) -> Option<String> {
-        let who = &self.who;
-        match event["janus"].as_str() {
-            Some("closed") => return Some(format!("{who}: {}", event["reason"])),
-            Some("timeout") => return Some(format!("{who}: Janus timed the session out")),
-            Some("hangup") => {
-                let side = if event["sender"].as_u64() == Some(self.publisher) {
-                    "publisher"
-                } else {
-                    "subscriber"
-                };
-                return Some(format!(
-                    "{who}: Janus hung up the {side} connection: {}",
-                    event["reason"].as_str().unwrap_or("no reason given")
-                ));
-            }
-            Some("event") => {}
-            // webrtcup, media, slowlink, detached: nothing the load test acts on.
-            _ => return None,
-        }
-        let data = &event["plugindata"]["data"];
-        if let Some(offer) = event["jsep"]["sdp"].as_str() {
-            if event["jsep"]["type"] == "offer" && event["sender"].as_u64() == self.subscriber {
-                self.offers.push_back(offer.to_owned());
-            }
-        }
-        if data.get("publishers").is_some() {
-            self.following.publishers(&data["publishers"]);
-        }
-        for notice in ["unpublished", "leaving"] {
-            if let Some(feed) = data[notice].as_u64() {
-                self.following.gone(feed);
-            }
-        }
-        match data["videoroom"].as_str() {
-            Some("destroyed") => Some(format!("{who}: the room was destroyed")),
-            _ if data.get("kicked").is_some() => Some(format!("{who}: kicked from the room")),
-            _ => None,
-        }
+impl Drop for JanusSession {
+    fn drop(&mut self) {
+        self.follower.abort();
     }
 }
 
@@ -399,17 +299,6 @@ fn jsep_sdp(reply: &Value, kind: &str) -> anyhow::Result<String> {
     }
 }
 
-/// The feed named by VideoRoom's "No such feed (F)" or "No such mid 'M' in feed (F)".
-fn refused_feed(error: &anyhow::Error) -> Option<u64> {
-    let text = error.to_string();
-    if !text.contains("VideoRoom error 428") {
-        return None;
-    }
-    let start = text.rfind('(')? + 1;
-    let end = start + text[start..].find(')')?;
-    text[start..end].parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,16 +310,6 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("expected Janus's WebSocket API"));
-    }
-
-    #[test]
-    fn a_refused_feed_is_read_from_videorooms_error() {
-        let e = anyhow!("lt-003: join: VideoRoom error 428: No such feed (4417)");
-        assert_eq!(refused_feed(&e), Some(4417));
-        let e = anyhow!("lt-003: update: VideoRoom error 428: No such mid '1' in feed (12)");
-        assert_eq!(refused_feed(&e), Some(12));
-        let e = anyhow!("lt-003: join: VideoRoom error 426: No such room (12)");
-        assert_eq!(refused_feed(&e), None);
     }
 
     #[test]
