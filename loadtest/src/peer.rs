@@ -59,6 +59,12 @@ pub struct Shared {
     pub readers: AtomicUsize,
 }
 
+/// Resolves once the run stops (or its controller is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // Holding the guard across an await would make the future !Send; drop it at once.
+    let _ = stop.wait_for(|s| *s).await.map(drop);
+}
+
 /// A peer connection and what its event handler reports.
 pub struct Peer {
     /// The connection.
@@ -468,12 +474,13 @@ pub async fn send_audio(
 ) -> anyhow::Result<()> {
     let n = negotiated(&peer, &t, MIME_TYPE_OPUS).await?;
     let mut source = AudioSource::new(terminal);
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut tick =
+        tokio::time::interval(Duration::from_secs(1) / crate::media::AUDIO_PACKETS_PER_SEC);
     let mut stop = shared.stop.clone();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return Ok(()),
+            _ = stopped(&mut stop) => return Ok(()),
         }
         if let Some(p) = source.next_frame(speaking.load(Relaxed)) {
             let len = p.bytes.len();
@@ -512,7 +519,7 @@ pub async fn send_video(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return Ok(()),
+            _ = stopped(&mut stop) => return Ok(()),
         }
         let owed = wanted.swap(0, Relaxed);
         for (i, (ssrc, rid, source)) in sources.iter_mut().enumerate() {
@@ -561,7 +568,7 @@ async fn read_track(track: Arc<dyn TrackRemote>, receiver: u16, shared: Arc<Shar
     loop {
         let event = tokio::select! {
             e = track.poll() => e,
-            _ = stop.wait_for(|s| *s) => break,
+            _ = stopped(&mut stop) => break,
         };
         match event {
             Some(TrackRemoteEvent::OnRtpPacket(p)) => {

@@ -320,7 +320,7 @@ impl Monitor {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = stopped.wait_for(|s| *s) => break,
+                    _ = crate::peer::stopped(&mut stopped) => break,
                 }
                 if let (Some(peak), Some(s)) = (&mut server, server_pid.and_then(procstat::sample)) {
                     peak.peak_rss_bytes = peak.peak_rss_bytes.max(s.rss_bytes);

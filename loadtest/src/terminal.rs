@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::peer::{self, Peer, Shared};
+use crate::peer::{self, stopped, Peer, Shared};
 use crate::target::{SessionEvent, Target, TerminalSession, TerminalSpec};
 
 /// How long a terminal's publisher connection may take to come up.
@@ -138,7 +138,7 @@ async fn drive<T: Target>(
                 }
                 Err(e) => break Err(e.context("signaling")),
             },
-            _ = stop.wait_for(|s| *s) => break Ok(()),
+            _ = stopped(&mut stop) => break Ok(()),
         }
     };
     if result.is_err() {
