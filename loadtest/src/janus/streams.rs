@@ -82,12 +82,6 @@ impl Following {
         self.subscribed.retain(|s| s.feed != feed);
     }
 
-    /// Whether Janus forwards anything to this terminal yet (a subscriber handle
-    /// joins with at least one stream).
-    pub fn has_subscription(&self) -> bool {
-        !self.subscribed.is_empty()
-    }
-
     /// What to request to be in step with the room.
     pub fn change(&self) -> Change {
         Change {
@@ -142,9 +136,7 @@ mod tests {
             ]
         );
         assert!(change.unsubscribe.is_empty());
-        assert!(!f.has_subscription());
         f.applied();
-        assert!(f.has_subscription());
         assert!(f.change().is_empty());
     }
 
@@ -177,7 +169,7 @@ mod tests {
         f.gone(2);
         assert!(f.change().is_empty());
         f.gone(3);
-        assert!(!f.has_subscription());
+        assert!(f.change().is_empty());
     }
 
     #[test]
