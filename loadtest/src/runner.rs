@@ -397,7 +397,7 @@ mod tests {
     fn the_floor_rotates_over_every_room_but_the_chair() {
         let seen: std::collections::HashSet<usize> =
             (0..10).flat_map(|r| speakers(8, 3, r)).collect();
-        assert_eq!(seen, (1..8).collect());
+        assert_eq!(seen, (1..8).collect::<std::collections::HashSet<_>>());
         assert_eq!(speakers(8, 3, 0).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(speakers(8, 3, 1).collect::<Vec<_>>(), vec![4, 5, 6]);
         assert_eq!(speakers(3, 5, 0).count(), 2);
