@@ -112,9 +112,15 @@ impl Connection {
     /// `error` reply, or a plugin reply carrying `error_code`, becomes an error naming
     /// `what`.
     pub async fn request(&self, what: &str, mut body: Value) -> anyhow::Result<Value> {
-        let transaction = self.send(&mut body)?;
+        let transaction = format!("t{}", self.next_transaction.fetch_add(1, Ordering::Relaxed));
+        body["transaction"] = Value::String(transaction.clone());
+        // Registered before sending: the reply can arrive before `send` returns.
         let (tx, rx) = oneshot::channel();
         self.waiting.lock().unwrap().insert(transaction.clone(), tx);
+        if self.out.send(Message::text(body.to_string())).is_err() {
+            self.waiting.lock().unwrap().remove(&transaction);
+            bail!("{what}: the connection to Janus is closed");
+        }
         let reply = match timeout(REPLY_TIMEOUT, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => bail!("{what}: the connection to Janus closed before it replied"),
@@ -145,15 +151,6 @@ impl Connection {
         if let Some(old) = self.keepalive.replace(task) {
             old.abort();
         }
-    }
-
-    fn send(&self, body: &mut Value) -> anyhow::Result<String> {
-        let transaction = format!("t{}", self.next_transaction.fetch_add(1, Ordering::Relaxed));
-        body["transaction"] = Value::String(transaction.clone());
-        self.out
-            .send(Message::text(body.to_string()))
-            .map_err(|_| anyhow!("the connection to Janus is closed"))?;
-        Ok(transaction)
     }
 }
 
