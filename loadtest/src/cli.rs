@@ -47,7 +47,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = TargetKind::Hoinghi)]
     pub target: TargetKind,
 
-    /// Janus's HTTP API (`--target janus`), e.g. `http://198.18.0.1:8088/janus`.
+    /// Janus's WebSocket API (`--target janus`), e.g. `ws://198.18.0.1:8188` (what
+    /// loadtest/janus/janus.sh prints).
     #[arg(long, required_if_eq("target", "janus"))]
     pub janus_url: Option<String>,
 
@@ -167,7 +168,7 @@ mod tests {
             "--target",
             "janus",
             "--janus-url",
-            "http://x",
+            "ws://x",
             "--scenario",
             "grid",
             "--duration",
