@@ -13,6 +13,7 @@
 //! meetings.
 
 pub mod core;
+pub mod delay;
 #[cfg(feature = "driver")]
 pub mod driver;
 
@@ -20,5 +21,6 @@ pub use crate::core::{
     Grants, JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantSummary,
     PeerRole, Sfu, SfuConfig, SfuError, SfuStats, TrackKind, TrackSummary, Transmit,
 };
+pub use crate::delay::{DelayHistogram, ForwardingDelay};
 #[cfg(feature = "driver")]
 pub use crate::driver::{ParticipantHandle, SfuHandle};

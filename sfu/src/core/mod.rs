@@ -92,6 +92,10 @@ pub struct SfuStats {
     pub keyframe_requests: u64,
     /// Participants removed because their WebRTC state failed or panicked.
     pub participants_failed: u64,
+    /// Time from a datagram's receive to the send of what the core produced for it
+    /// (see [`crate::delay`]). Measured by the driver, which fills it in; the core
+    /// itself reads no clock and leaves it empty.
+    pub forwarding_delay: crate::delay::DelayHistogram,
 }
 
 /// A datagram to send from the SFU's UDP socket.
