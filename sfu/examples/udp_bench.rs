@@ -259,8 +259,20 @@ fn client_thread(
         for c in &mut clients {
             let stream = c.participant.id().to_string();
             let mut api = c.publisher.rtc.sdp_api();
-            c.audio = Some(api.add_media(MediaKind::Audio, Direction::SendOnly, Some(stream.clone()), None, None));
-            c.video = Some(api.add_media(MediaKind::Video, Direction::SendOnly, Some(stream), None, None));
+            c.audio = Some(api.add_media(
+                MediaKind::Audio,
+                Direction::SendOnly,
+                Some(stream.clone()),
+                None,
+                None,
+            ));
+            c.video = Some(api.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                Some(stream),
+                None,
+                None,
+            ));
             let (offer, pending) = api.apply().unwrap();
             let answer = rt
                 .block_on(c.participant.publish_offer(offer.to_sdp_string()))
@@ -273,7 +285,9 @@ fn client_thread(
         }
     }
     // Video: 30 frames/s of PAYLOAD-byte packets at the given rate.
-    let video_packets_per_frame = ((video_kbps * 1000 / 8 / 30) as usize).div_ceil(PAYLOAD).max(1);
+    let video_packets_per_frame = ((video_kbps * 1000 / 8 / 30) as usize)
+        .div_ceil(PAYLOAD)
+        .max(1);
     let (mut seq_a, mut seq_v, mut ts_a, mut ts_v, mut frame) = (0u64, 0u64, 0u32, 0u32, 0u64);
     let (mut next_audio, mut next_video) = (now, now);
     let mut buf = vec![0u8; 2048];
@@ -289,14 +303,19 @@ fn client_thread(
                 }
             }
             if publish {
-                let (Some(am), Some(vm)) = (c.audio, c.video) else { continue };
+                let (Some(am), Some(vm)) = (c.audio, c.video) else {
+                    continue;
+                };
                 while next_audio <= now {
                     next_audio += Duration::from_millis(20);
                     ts_a = ts_a.wrapping_add(960);
                     let pt = pt_of(&c.publisher.rtc, Codec::Opus);
                     if let Some(tx) = c.publisher.rtc.direct_api().stream_tx_by_mid(am, None) {
                         seq_a += 1;
-                        tx.write_rtp(RtpWrite::new(pt, seq_a.into(), ts_a, now, vec![0xf8; 100]).marker(true));
+                        tx.write_rtp(
+                            RtpWrite::new(pt, seq_a.into(), ts_a, now, vec![0xf8; 100])
+                                .marker(true),
+                        );
                     }
                 }
                 while next_video <= now {
@@ -306,10 +325,15 @@ fn client_thread(
                     frame += 1;
                     let pt = pt_of(&c.publisher.rtc, Codec::Vp8);
                     let mut api = c.publisher.rtc.direct_api();
-                    let Some(tx) = api.stream_tx_by_mid(vm, None) else { continue };
+                    let Some(tx) = api.stream_tx_by_mid(vm, None) else {
+                        continue;
+                    };
                     c.keyframe_wanted = false;
                     for k in 0..video_packets_per_frame {
-                        let mut payload = vec![if k == 0 { 0x10 } else { 0x00 }, if key { 0x00 } else { 0x01 }];
+                        let mut payload = vec![
+                            if k == 0 { 0x10 } else { 0x00 },
+                            if key { 0x00 } else { 0x01 },
+                        ];
                         payload.resize(PAYLOAD, 0x55);
                         seq_v += 1;
                         tx.write_rtp(
@@ -321,16 +345,32 @@ fn client_thread(
                 }
             }
             for is_pub in [true, false] {
-                let p = if is_pub { &mut c.publisher } else { &mut c.subscriber };
+                let p = if is_pub {
+                    &mut c.publisher
+                } else {
+                    &mut c.subscriber
+                };
                 while let Ok((n, from)) = p.socket.recv_from(&mut buf) {
                     let r = Receive::new(Protocol::Udp, from, p.addr, &buf[..n]).unwrap();
                     p.rtc.handle_input(Input::Receive(now, r)).unwrap();
-                    drain(p, is_pub, (&mut c.got_video, &mut c.keyframe_wanted), &received, &video_ready);
+                    drain(
+                        p,
+                        is_pub,
+                        (&mut c.got_video, &mut c.keyframe_wanted),
+                        &received,
+                        &video_ready,
+                    );
                 }
                 if p.timeout <= now {
                     p.rtc.handle_input(Input::Timeout(now)).unwrap();
                 }
-                drain(p, is_pub, (&mut c.got_video, &mut c.keyframe_wanted), &received, &video_ready);
+                drain(
+                    p,
+                    is_pub,
+                    (&mut c.got_video, &mut c.keyframe_wanted),
+                    &received,
+                    &video_ready,
+                );
             }
         }
         std::thread::sleep(Duration::from_micros(500));
@@ -399,7 +439,9 @@ fn arg<T: std::str::FromStr>(v: Option<String>, default: T, name: &str) -> T {
     match v {
         None => default,
         Some(v) => v.parse().unwrap_or_else(|_| {
-            eprintln!("usage: udp_bench [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS]; bad {name}: {v}");
+            eprintln!(
+                "usage: udp_bench [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS]; bad {name}: {v}"
+            );
             std::process::exit(2)
         }),
     }
