@@ -12,10 +12,14 @@
 //!
 //! ```text
 //! valgrind --tool=callgrind --collect-atstart=no \
-//!   --toggle-collect='*Sfu*handle_datagram*' --toggle-collect='*Sfu*handle_timeout*' \
-//!   target/release/examples/forward_bench 10 10
-//! # again with 10 20; (Ir(20) - Ir(10)) / (forwarded(20) - forwarded(10))
+//!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_datagram' \
+//!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_timeout' \
+//!   target/release/examples/forward_bench 20 2
+//! # again with 20 6; (Ir(6) - Ir(2)) / (forwarded since start(6) - (2))
 //! ```
+//!
+//! Name the functions exactly: a wildcard also matches their closures, and a toggle
+//! nested in a toggle switches collection off inside them.
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
