@@ -60,7 +60,7 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE name type");
             assert!(
-                ["counter", "gauge"].contains(&kind),
+                ["counter", "gauge", "histogram"].contains(&kind),
                 "unexpected type: {line}"
             );
             typed.insert(name.to_string(), kind.to_string());
@@ -88,6 +88,14 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
         };
         assert!(valid_name(name), "bad metric name in {line}");
         assert!(name.starts_with("hoinghi_"), "not prefixed: {line}");
+        // A histogram's samples are its family name with _bucket, _sum or _count.
+        let name = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                let family = name.strip_suffix(s)?;
+                (typed.get(family).map(String::as_str) == Some("histogram")).then_some(family)
+            })
+            .unwrap_or(name);
         assert!(helped.contains(name), "no HELP before {line}");
         let kind = typed
             .get(name)
