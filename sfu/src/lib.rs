@@ -13,6 +13,7 @@
 //! meetings.
 
 pub mod core;
+pub mod delay;
 #[cfg(feature = "driver")]
 pub mod driver;
 
@@ -21,5 +22,6 @@ pub use crate::core::{
     ParticipantSummary, PeerRole, Sfu, SfuConfig, SfuError, SfuStats, TrackKind, TrackSummary,
     Transmit,
 };
+pub use crate::delay::{DelayHistogram, ForwardingDelay};
 #[cfg(feature = "driver")]
 pub use crate::driver::{ParticipantHandle, SfuHandle};

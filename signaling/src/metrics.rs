@@ -11,7 +11,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram as HistogramProto, LabelPair, Metric, MetricFamily,
+    MetricType,
+};
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -298,6 +301,13 @@ fn sfu_families(stats: Option<&SfuStats>) -> Vec<MetricFamily> {
             MetricType::COUNTER,
             vec![counter(&[], n(s.dtls_failures))],
         ),
+        family(
+            "hoinghi_forwarding_delay_seconds",
+            "Time from a media datagram's receive to the send of the datagrams the media \
+             engine produced for it.",
+            MetricType::HISTOGRAM,
+            vec![histogram(&s.forwarding_delay)],
+        ),
     ]);
     families
 }
@@ -400,6 +410,27 @@ fn board_families(b: &Latest) -> Vec<MetricFamily> {
     families
 }
 
+/// The histogram as Prometheus wants it; the text encoder adds the +Inf bucket from the
+/// count.
+fn histogram(h: &sfu::DelayHistogram) -> Metric {
+    let mut hist = HistogramProto::default();
+    hist.set_sample_count(h.count);
+    hist.set_sample_sum(h.sum.as_secs_f64());
+    hist.set_bucket(
+        h.cumulative()
+            .map(|(upper, count)| {
+                let mut b = Bucket::default();
+                b.set_upper_bound(upper);
+                b.set_cumulative_count(count);
+                b
+            })
+            .collect(),
+    );
+    let mut m = Metric::default();
+    m.set_histogram(hist);
+    m
+}
+
 fn family(name: &str, help: &str, kind: MetricType, metrics: Vec<Metric>) -> MetricFamily {
     let mut f = MetricFamily::default();
     f.set_name(name.to_string());
@@ -451,9 +482,13 @@ mod tests {
         m.join_accepted();
         m.join_failed(JoinFailure::TokenExpired);
         let _open = m.websocket_session();
+        let delay = sfu::ForwardingDelay::new();
+        delay.record(Duration::from_micros(80), 3);
+        delay.record(Duration::from_millis(30), 1);
         let stats = SfuStats {
             participants: 2,
             datagrams_unrouted: 3,
+            forwarding_delay: delay.snapshot(),
             ..SfuStats::default()
         };
         let board = crate::board::BoardService::default().latest();
@@ -468,6 +503,12 @@ mod tests {
             "hoinghi_media_engine_up 1",
             "# TYPE hoinghi_rtp_packets_forwarded_total counter",
             "# TYPE hoinghi_rooms gauge",
+            "# TYPE hoinghi_forwarding_delay_seconds histogram",
+            "hoinghi_forwarding_delay_seconds_bucket{le=\"0.00005\"} 0",
+            "hoinghi_forwarding_delay_seconds_bucket{le=\"0.0001\"} 3",
+            "hoinghi_forwarding_delay_seconds_bucket{le=\"0.025\"} 3",
+            "hoinghi_forwarding_delay_seconds_bucket{le=\"+Inf\"} 4",
+            "hoinghi_forwarding_delay_seconds_count 4",
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
         }

@@ -101,6 +101,10 @@ pub struct SfuStats {
     /// Peer connections whose DTLS failed: a DTLS error, or ICE up and DTLS not within
     /// the grace after negotiation.
     pub dtls_failures: u64,
+    /// Time from a datagram's receive to the send of what the core produced for it
+    /// (see [`crate::delay`]). Measured by the driver, which fills it in; the core
+    /// itself reads no clock and leaves it empty.
+    pub forwarding_delay: crate::delay::DelayHistogram,
 }
 
 /// A datagram to send from the SFU's UDP socket.

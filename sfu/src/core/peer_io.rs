@@ -31,17 +31,23 @@ impl Sfu {
             return;
         };
         let input = Input::Receive(now, receive);
-        let target = match self.routes.get(&source) {
-            Some(t) => Some(*t),
-            None => self.find_owner(&input),
-        };
-        let Some((id, role)) = target else {
-            self.stats.datagrams_unrouted += 1;
-            return;
+        // One hash lookup per datagram on the fast path; the route is learnt only once
+        // the peer connection accepted a datagram from a new address.
+        let (id, role, new_route) = match self.routes.get(&source) {
+            Some(&(id, role)) => (id, role, false),
+            None => match self.find_owner(&input) {
+                Some((id, role)) => (id, role, true),
+                None => {
+                    self.stats.datagrams_unrouted += 1;
+                    return;
+                }
+            },
         };
         match self.with_rtc(id, role, |rtc| rtc.handle_input(input)) {
             Some(Ok(())) => {
-                self.routes.entry(source).or_insert((id, role));
+                if new_route {
+                    self.routes.insert(source, (id, role));
+                }
             }
             Some(Err(e)) => {
                 self.stats.datagrams_rejected += 1;

@@ -106,6 +106,9 @@ pub struct Sim {
     pub dropped_to: HashMap<usize, u64>,
     sfu_addr: SocketAddr,
     pub sent_to: HashMap<SocketAddr, u64>,
+    /// Wall-clock time spent inside the SFU core's `handle_datagram` and
+    /// `handle_timeout` (for the forwarding benchmark).
+    pub sfu_busy: Duration,
 }
 
 impl Sim {
@@ -136,6 +139,7 @@ impl Sim {
             dropped_to: HashMap::new(),
             sfu_addr,
             sent_to: HashMap::new(),
+            sfu_busy: Duration::ZERO,
         }
     }
 
@@ -326,7 +330,9 @@ impl Sim {
         }
         let now = self.now;
         if self.sfu.poll_timeout() <= now {
+            let t = Instant::now();
             self.sfu.handle_timeout(now);
+            self.sfu_busy += t.elapsed();
         }
         for c in self.clients.iter_mut().filter(|c| !c.gone) {
             if c.pub_timeout <= now {
@@ -341,7 +347,9 @@ impl Sim {
 
     fn deliver(&mut self, p: InFlight) {
         if p.to == self.sfu_addr {
+            let t = Instant::now();
             self.sfu.handle_datagram(self.now, p.from, p.to, &p.data);
+            self.sfu_busy += t.elapsed();
             return;
         }
         let Some(i) = self
