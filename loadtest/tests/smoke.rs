@@ -52,6 +52,7 @@ async fn start_server(dir: &Path) -> (String, PathBuf) {
         database_url: None,
         admin_password: None,
         join_window: signaling::schedule::JoinWindow::default(),
+        alarms: Default::default(),
     };
     let (running, serve) = signaling::server::start(&settings)
         .await
