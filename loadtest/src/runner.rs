@@ -67,6 +67,28 @@ pub fn tracks_expected(joined: &[bool], plans: &[Plan]) -> u64 {
         .sum()
 }
 
+/// The delivered pairs that [`tracks_expected`] counts: a track that reached a
+/// terminal counted as not joined (its publisher connection never came up in time),
+/// or a pair the scenario does not plan, is not counted, so delivered never exceeds
+/// expected.
+pub fn tracks_delivered(
+    delivered: &std::collections::HashSet<crate::stats::Pair>,
+    joined: &[bool],
+    plans: &[Plan],
+) -> u64 {
+    let joined_at = |i: u16| joined.get(usize::from(i)).copied().unwrap_or(false);
+    delivered
+        .iter()
+        .filter(|&&(receiver, publisher, track)| {
+            receiver != publisher
+                && joined_at(receiver)
+                && joined_at(publisher)
+                && (track == crate::probe::TRACK_AUDIO
+                    || (track == crate::probe::TRACK_VIDEO && plans[usize::from(publisher)].video))
+        })
+        .count() as u64
+}
+
 /// Runs the scenario of `args` against `target`.
 pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
     let n = usize::from(args.terminals);
@@ -209,7 +231,7 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
         terminals_joined: joined.iter().filter(|j| **j).count(),
         duration_s,
         tracks_expected: tracks_expected(&joined, &plans),
-        tracks_delivered: summary.delivered.len() as u64,
+        tracks_delivered: tracks_delivered(&summary.delivered, &joined, &plans),
         packets_sent: c.packets_sent.load(Relaxed),
         packets_received: received,
         packets_lost: lost,
@@ -392,6 +414,12 @@ mod tests {
         assert_eq!(tracks_expected(&[true; 4], &g), 4 * 3 * 2);
         // A terminal that did not join neither receives nor is expected to send.
         assert_eq!(tracks_expected(&[true, true, false, true], &g), 3 * 2 * 2);
+        // A track from or to a terminal not counted as joined is not delivered either.
+        let got: std::collections::HashSet<crate::stats::Pair> =
+            [(0, 1, 0), (0, 1, 1), (0, 2, 0), (2, 0, 0), (3, 3, 0)]
+                .into_iter()
+                .collect();
+        assert_eq!(tracks_delivered(&got, &[true, true, false, true], &g), 2);
     }
 
     #[test]
