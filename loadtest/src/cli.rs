@@ -49,8 +49,17 @@ pub struct Args {
 
     /// Janus's WebSocket API (`--target janus`), e.g. `ws://198.18.0.1:8188` (what
     /// loadtest/janus/janus.sh prints).
-    #[arg(long, required_if_eq("target", "janus"))]
+    #[arg(long, required_if_eq_any([("target", "janus"), ("target", "both")]))]
     pub janus_url: Option<String>,
+
+    /// `--target both`: the address the terminals bind for the Janus run (the host end
+    /// of the veth pair janus.sh makes).
+    #[arg(long, default_value = "198.18.0.2")]
+    pub janus_bind_ip: std::net::IpAddr,
+
+    /// `--target both`: Janus's process id (default: the one process named `janus`).
+    #[arg(long)]
+    pub janus_pid: Option<u32>,
 
     /// Accept any TLS certificate from the server (a self-signed one on a test host).
     /// Certificates of loopback servers are always accepted.
@@ -121,6 +130,8 @@ pub enum TargetKind {
     Hoinghi,
     /// Janus's VideoRoom.
     Janus,
+    /// Ours, then Janus, on the same scenario; printed side by side with the ratio.
+    Both,
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

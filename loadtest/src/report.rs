@@ -170,11 +170,29 @@ impl Report {
 
     /// The human-readable table.
     pub fn table(&self) -> String {
+        let rows = self.rows();
+        let width = rows
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (k, v) in rows {
+            out.push_str(&format!("{k:<width$}  {v}\n"));
+        }
+        if let Some(why) = &self.server.unavailable {
+            out.push_str(&format!("(no server figures: {why})\n"));
+        }
+        out
+    }
+
+    /// The table's rows: a label and this run's figure.
+    fn rows(&self) -> Vec<(&'static str, String)> {
         let opt = |v: Option<f64>, digits: usize| {
             v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
         };
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-        let rows: Vec<(&str, String)> = vec![
+        vec![
             ("target", self.target.clone()),
             ("scenario", self.scenario.clone()),
             (
@@ -248,24 +266,41 @@ impl Report {
                     mib(self.loadgen.peak_rss_bytes)
                 ),
             ),
-        ];
-        let width = rows
-            .iter()
-            .map(|(k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
-        let mut out = String::new();
-        for (k, v) in rows {
-            out.push_str(&format!("{k:<width$}  {v}\n"));
-        }
-        if let Some(why) = &self.server.unavailable {
-            out.push_str(&format!("(no server figures: {why})\n"));
-        }
-        for e in &self.errors {
-            out.push_str(&format!("error: {e}\n"));
-        }
-        out
+        ]
     }
+}
+
+/// Two runs of the same scenario side by side, ours first, with the ratio of the
+/// server's cost (the other server's over ours: 2.0 means ours costs half).
+pub fn side_by_side(ours: &Report, theirs: &Report) -> String {
+    let (a, b) = (ours.rows(), theirs.rows());
+    let width = a.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let col = a.iter().map(|(_, v)| v.chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for ((k, v), (_, w)) in a.iter().zip(&b) {
+        out.push_str(&format!("{k:<width$}  {v:<col$}  {w}\n"));
+    }
+    if let Some(r) = cost_ratio(ours, theirs) {
+        out.push_str(&format!(
+            "{:<width$}  {r:.2} ({} / {})\n",
+            "CPU per forwarded packet ratio", theirs.target, ours.target
+        ));
+    }
+    for (name, r) in [(&ours.target, ours), (&theirs.target, theirs)] {
+        if let Some(why) = &r.server.unavailable {
+            out.push_str(&format!("({name}: no server figures: {why})\n"));
+        }
+    }
+    out
+}
+
+/// The other server's CPU per forwarded packet over ours, when both are known.
+pub fn cost_ratio(ours: &Report, theirs: &Report) -> Option<f64> {
+    let (a, b) = (
+        ours.server.cpu_us_per_forwarded_packet?,
+        theirs.server.cpu_us_per_forwarded_packet?,
+    );
+    (a > 0.0).then(|| b / a)
 }
 
 #[cfg(test)]
@@ -368,5 +403,20 @@ mod tests {
             assert!(v["server"].get(key).is_some(), "server.{key}");
         }
         assert!(report().table().contains("tracks delivered"));
+    }
+
+    #[test]
+    fn side_by_side_gives_the_cost_ratio() {
+        let mut ours = report();
+        ours.server.cpu_us_per_forwarded_packet = Some(5.0);
+        let mut janus = report();
+        janus.target = "janus".into();
+        janus.server.cpu_us_per_forwarded_packet = Some(20.0);
+        assert_eq!(cost_ratio(&ours, &janus), Some(4.0));
+        let text = side_by_side(&ours, &janus);
+        assert!(text.contains("4.00 (janus / hoinghi)"), "{text}");
+        assert_eq!(text.lines().count(), ours.table().lines().count() + 1);
+        janus.server.cpu_us_per_forwarded_packet = None;
+        assert_eq!(cost_ratio(&ours, &janus), None);
     }
 }
