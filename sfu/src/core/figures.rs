@@ -312,6 +312,13 @@ impl Sfu {
         role: PeerRole,
         event: Event,
     ) -> Option<Event> {
+        // Media and every other event pass straight through: no lookup on the hot path.
+        if !matches!(
+            event,
+            Event::PeerStats(_) | Event::MediaIngressStats(_) | Event::MediaEgressStats(_)
+        ) {
+            return Some(event);
+        }
         let p = self.participants.get_mut(&id)?;
         match event {
             Event::PeerStats(s) => p.figures.on_peer(role, &s),
@@ -320,8 +327,8 @@ impl Sfu {
                 p.figures.on_ingress(&s, kind);
             }
             Event::MediaEgressStats(s) if role == PeerRole::Subscriber => p.figures.on_egress(&s),
-            Event::MediaIngressStats(_) | Event::MediaEgressStats(_) => {}
-            other => return Some(other),
+            // Statistics of the other direction carry nothing we keep.
+            _ => {}
         }
         None
     }
