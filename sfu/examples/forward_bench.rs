@@ -14,6 +14,7 @@
 //! valgrind --tool=callgrind --collect-atstart=no \
 //!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_datagram' \
 //!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_timeout' \
+//!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::settle' \
 //!   target/release/examples/forward_bench 20 2
 //! # again with 20 6; (Ir(6) - Ir(2)) / (forwarded since start(6) - (2))
 //! ```

@@ -2,11 +2,15 @@
 //! subscribers, each a str0m peer with its own loopback UDP socket on client threads,
 //! against an [`SfuHandle`] whose runtime runs on one thread of its own. Prints that
 //! thread's CPU time per forwarded packet (from `/proc/self/task/TID/schedstat`) and the
-//! forwarding delay, for one system call per datagram (batch 1) and for batches,
-//! alternating in one run so that the ratio is fair on a noisy machine.
+//! forwarding delay of two driver variants, alternating in one run so that the ratio is
+//! fair on a noisy machine. COMPARE picks them:
+//!
+//! - `settle` (default): batches of 32, the core settled after every datagram (each
+//!   subscriber driven once per packet) against once per receive batch;
+//! - `batch`: one system call per datagram (batch 1) against batches of 32.
 //!
 //! ```text
-//! cargo run --release -p sfu --example udp_bench -- [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS]
+//! cargo run --release -p sfu --example udp_bench -- [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS] [COMPARE]
 //! ```
 
 use std::net::{SocketAddr, UdpSocket};
@@ -14,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use sfu::driver::{DriverConfig, IoConfig, MAX_BATCH};
+use sfu::driver::{DriverConfig, IoConfig, Settle};
 use sfu::{Grants, Notice, ParticipantInfo, SfuHandle};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
@@ -32,29 +36,59 @@ fn main() {
     let seconds: u64 = arg(args.next(), 10, "SECONDS");
     let rounds: usize = arg(args.next(), 1, "ROUNDS");
     let video_kbps: u64 = arg(args.next(), 1500, "VIDEO_KBPS");
+    let compare: String = arg(args.next(), "settle".to_string(), "COMPARE");
+    let per_batch = IoConfig::default();
+    let variants: [(&str, IoConfig); 2] = match compare.as_str() {
+        "settle" => [
+            (
+                "settle per datagram",
+                IoConfig {
+                    settle: Settle::PerDatagram,
+                    ..per_batch
+                },
+            ),
+            ("settle per batch", per_batch),
+        ],
+        "batch" => [
+            (
+                "batch 1",
+                IoConfig {
+                    batch: 1,
+                    ..per_batch
+                },
+            ),
+            ("batch 32", per_batch),
+        ],
+        other => {
+            eprintln!("COMPARE is settle or batch, not {other}");
+            std::process::exit(2)
+        }
+    };
     println!(
         "{subscribers} subscribers, {seconds} s per run, video {video_kbps} kbps + audio 50 packets/s"
     );
     let mut results: Vec<(usize, Figures)> = Vec::new();
     for _ in 0..rounds {
-        for batch in [1, MAX_BATCH] {
-            let f = run(subscribers, Duration::from_secs(seconds), batch, video_kbps);
-            println!("batch {batch:>2}: {f}");
-            results.push((batch, f));
+        for (i, (name, io)) in variants.iter().enumerate() {
+            let f = run(subscribers, Duration::from_secs(seconds), *io, video_kbps);
+            println!("{name:>19}: {f}");
+            results.push((i, f));
         }
     }
-    let mean = |b: usize| {
+    let mean = |i: usize| {
         let v: Vec<f64> = results
             .iter()
-            .filter(|(x, _)| *x == b)
+            .filter(|(x, _)| *x == i)
             .map(|(_, f)| f.cpu_us_per_packet())
             .collect();
         v.iter().sum::<f64>() / v.len() as f64
     };
-    let (one, many) = (mean(1), mean(MAX_BATCH));
+    let (before, after) = (mean(0), mean(1));
     println!(
-        "server thread CPU per forwarded packet: batch 1 {one:.2} µs, batch {MAX_BATCH} {many:.2} µs, ratio {:.2}",
-        many / one
+        "server thread CPU per forwarded packet: {} {before:.2} µs, {} {after:.2} µs, ratio {:.2}",
+        variants[0].0,
+        variants[1].0,
+        after / before
     );
 }
 
@@ -64,6 +98,8 @@ struct Figures {
     cpu: Duration,
     delay_mean: Duration,
     delay_under_1ms: f64,
+    /// Datagrams whose forwarding delay was recorded.
+    delayed: u64,
 }
 
 impl Figures {
@@ -77,19 +113,20 @@ impl std::fmt::Display for Figures {
         write!(
             f,
             "forwarded {} packets (received {}), server thread CPU {:.3} s = {:.2} µs per forwarded packet, \
-             delay mean {:.0} µs, {:.1} % under 1 ms",
+             delay mean {:.0} µs, {:.1} % under 1 ms ({} datagrams timed)",
             self.forwarded,
             self.received,
             self.cpu.as_secs_f64(),
             self.cpu_us_per_packet(),
             self.delay_mean.as_secs_f64() * 1e6,
-            self.delay_under_1ms * 100.0
+            self.delay_under_1ms * 100.0,
+            self.delayed
         )
     }
 }
 
 /// One measured run: a fresh server and fresh clients.
-fn run(subscribers: usize, measure: Duration, batch: usize, video_kbps: u64) -> Figures {
+fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> Figures {
     let (handle_tx, handle_rx) = std_mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::Builder::new()
@@ -106,7 +143,7 @@ fn run(subscribers: usize, measure: Duration, batch: usize, video_kbps: u64) -> 
                         bind: "127.0.0.1:0".parse().unwrap(),
                         public_ips: vec!["127.0.0.1".parse().unwrap()],
                     },
-                    IoConfig { batch },
+                    io,
                 )
                 .await
                 .expect("SFU start");
@@ -184,6 +221,7 @@ fn run(subscribers: usize, measure: Duration, batch: usize, video_kbps: u64) -> 
         cpu: cpu1 - cpu0,
         delay_mean: (d1.sum - d0.sum) / count.max(1) as u32,
         delay_under_1ms: (under_1ms(d1) - under_1ms(d0)) as f64 / count.max(1) as f64,
+        delayed: count,
     }
 }
 
@@ -440,7 +478,7 @@ fn arg<T: std::str::FromStr>(v: Option<String>, default: T, name: &str) -> T {
         None => default,
         Some(v) => v.parse().unwrap_or_else(|_| {
             eprintln!(
-                "usage: udp_bench [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS]; bad {name}: {v}"
+                "usage: udp_bench [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS] [COMPARE]; bad {name}: {v}"
             );
             std::process::exit(2)
         }),

@@ -3,9 +3,11 @@
 //! handles. No lock is taken on the media path.
 //!
 //! Each wake-up on a readable socket reads datagrams in batches (`recvmmsg`, see
-//! [`udp`]); after each batch the core's output is queued and sent in batches
-//! (`sendmmsg`, many destinations per call), so a datagram fanned out to N
-//! subscribers costs a fraction of a receive call and N/32 of a send call.
+//! [`udp`]); after each batch the core is settled once ([`Sfu::settle`]: every
+//! subscriber the batch was forwarded to is driven once), and its output is queued and
+//! sent in batches (`sendmmsg`, many destinations per call) before the next read, so a
+//! datagram fanned out to N subscribers costs a fraction of a receive call and N/32 of
+//! a send call.
 
 mod udp;
 
@@ -94,11 +96,27 @@ pub struct IoConfig {
     /// Datagrams per `recvmmsg` / `sendmmsg` call, 1..=[`MAX_BATCH`] (default
     /// [`MAX_BATCH`]; 1 is one system call per datagram, for comparison).
     pub batch: usize,
+    /// When the core is settled ([`Sfu::settle`]): once per receive batch (default), or
+    /// after every datagram, which only the benchmarks use, for comparison.
+    pub settle: Settle,
+}
+
+/// When the driver settles the core after received datagrams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Settle {
+    /// Once per receive batch: each subscriber is driven once per batch.
+    #[default]
+    PerBatch,
+    /// After every datagram: each subscriber is driven once per packet forwarded to it.
+    PerDatagram,
 }
 
 impl Default for IoConfig {
     fn default() -> Self {
-        IoConfig { batch: MAX_BATCH }
+        IoConfig {
+            batch: MAX_BATCH,
+            settle: Settle::PerBatch,
+        }
     }
 }
 
@@ -298,6 +316,7 @@ async fn run(
     let mut queue = SendQueue::default();
     let mut truncated = 0u64;
     let mut sessions: HashMap<ParticipantId, mpsc::UnboundedSender<Notice>> = HashMap::new();
+    let settle_each = io_config.settle == Settle::PerDatagram;
     // One `sendmmsg` per batch. A full socket leaves the rest queued for the
     // `writable` branch below (`try_io` clears the readiness so that it waits).
     let mut flush = |queue: &mut SendQueue| {
@@ -331,6 +350,9 @@ async fn run(
                         receiver.recv(fd, |at, source, data| {
                             let local = local_for(&candidates, source);
                             sfu.handle_datagram(at, source, local, data);
+                            if settle_each {
+                                sfu.settle(at);
+                            }
                         })
                     });
                     let at = match received {
@@ -339,7 +361,7 @@ async fn run(
                                 truncated += r.truncated as u64;
                                 tracing::debug!(truncated, "media datagrams longer than the receive buffer dropped");
                             }
-                            Some(r.received_at)
+                            r.received_at
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -349,8 +371,10 @@ async fn run(
                             break;
                         }
                     };
+                    // The batch's forwarded media is sent now, before the next read.
+                    sfu.settle(at);
                     while let Some(t) = sfu.poll_transmit() {
-                        queue.push(t, at);
+                        queue.push(t, Some(at));
                     }
                     flush(&mut queue);
                     if !queue.is_empty() {

@@ -282,7 +282,7 @@ impl Sfu {
         match written {
             Ok(true) => {
                 self.stats.packets_forwarded += 1;
-                self.mark_dirty(sub, PeerRole::Subscriber);
+                self.mark_written(sub, PeerRole::Subscriber);
             }
             Ok(false) => {}
             Err(_) => self.fail(sub),

@@ -2,8 +2,11 @@
 //!
 //! Feed it with `handle_*` (datagrams, timeouts, signaling requests) and drain it with
 //! `poll_*` (datagrams to send, notices for clients) until [`Sfu::poll_timeout`] says
-//! when to call again. It never blocks, reads no clock and opens no socket, so tests
-//! drive it on a simulated network in virtual time.
+//! when to call again. Datagrams come in batches: after a run of
+//! [`Sfu::handle_datagram`] calls, call [`Sfu::settle`] once, then poll; the
+//! subscribers the batch was forwarded to are driven once per batch, not once per
+//! packet. It never blocks, reads no clock and opens no socket, so tests drive it on a
+//! simulated network in virtual time.
 
 mod figures;
 mod forwarder;
@@ -145,8 +148,12 @@ pub struct Sfu {
     notices: VecDeque<(ParticipantId, Notice)>,
     /// Participants to remove once the current input is handled (failed ones).
     doomed: Vec<(ParticipantId, LeaveReason)>,
-    /// Subscriber connections written to while forwarding, to poll afterwards.
+    /// Peer connections with output to poll (subscribers written to while forwarding),
+    /// driven by [`Sfu::settle`].
     dirty: Vec<(ParticipantId, PeerRole)>,
+    /// When the oldest input not yet settled came ([`Sfu::handle_datagram`] leaves
+    /// that to [`Sfu::settle`]).
+    unsettled_since: Option<Instant>,
     next_id: u64,
     next_timeout: Instant,
     next_keyframe_check: Instant,
@@ -182,6 +189,7 @@ impl Sfu {
             notices: VecDeque::new(),
             doomed: Vec::new(),
             dirty: Vec::new(),
+            unsettled_since: None,
             next_id: 1,
             next_timeout: now + Duration::from_secs(1),
             next_keyframe_check: now + KEYFRAME_RETRY,
@@ -222,7 +230,7 @@ impl Sfu {
                 },
             ));
             self.remove(old, LeaveReason::Replaced);
-            self.settle(now);
+            self.drive_pending(now);
         }
 
         let id = ParticipantId(self.next_id);
@@ -285,7 +293,7 @@ impl Sfu {
     /// the room. Unknown ids are ignored (it may have been removed already).
     pub fn leave(&mut self, now: Instant, id: ParticipantId, reason: LeaveReason) {
         self.remove(id, reason);
-        self.settle(now);
+        self.drive_pending(now);
     }
 
     /// Accept a publisher offer and return the SDP answer.
@@ -326,7 +334,7 @@ impl Sfu {
             None => return Err(SfuError::UnknownParticipant(id)),
         };
         self.drive(now, id, PeerRole::Publisher);
-        self.settle(now);
+        self.drive_pending(now);
         Ok(answer.to_sdp_string())
     }
 
@@ -358,7 +366,7 @@ impl Sfu {
                 // The offer is spent; offer its additions again with what is queued.
                 self.roll_back_offer(id);
                 self.renegotiate(id);
-                self.settle(now);
+                self.drive_pending(now);
                 return Err(SfuError::BadSdp(e.to_string()));
             }
             None => return Err(SfuError::UnknownParticipant(id)),
@@ -366,7 +374,7 @@ impl Sfu {
         self.request_keyframes_for(now, id);
         self.drive(now, id, PeerRole::Subscriber);
         self.renegotiate(id);
-        self.settle(now);
+        self.drive_pending(now);
         Ok(())
     }
 
@@ -402,8 +410,10 @@ impl Sfu {
     }
 
     /// When [`Sfu::handle_timeout`] must be called next (it may be called earlier).
+    /// Input left unsettled ([`Sfu::settle`] not called) makes it due at once.
     pub fn poll_timeout(&self) -> Instant {
-        self.next_timeout.min(self.next_keyframe_check)
+        let next = self.next_timeout.min(self.next_keyframe_check);
+        self.unsettled_since.map_or(next, |t| next.min(t))
     }
 
     /// Counters since start.

@@ -19,7 +19,7 @@ impl Sfu {
         }
         self.negotiated(now, id, PeerRole::Subscriber);
         self.renegotiate(id);
-        self.settle(now);
+        self.drive_pending(now);
     }
 
     /// If no offer is outstanding and changes are queued, make the next offer.

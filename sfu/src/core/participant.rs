@@ -21,6 +21,9 @@ pub(crate) struct Peer {
     pub timeout: Instant,
     /// Queued in `Sfu::dirty` for polling.
     pub dirty: bool,
+    /// Media was written into it since it was last driven: it must be given the time
+    /// before it sends (`Sfu::settle`).
+    pub written: bool,
     pub ice_disconnected_since: Option<Instant>,
     /// ICE and DTLS are up: media written now reaches the client.
     pub connected: bool,
@@ -38,6 +41,7 @@ impl Peer {
             rtc,
             timeout: now,
             dirty: false,
+            written: false,
             ice_disconnected_since: None,
             connected: false,
             ice_up: false,

@@ -34,6 +34,11 @@ pub struct Received {
     pub first_at: Option<Instant>,
     pub first_keyframe_at: Option<Instant>,
     pub asked_keyframe: bool,
+    /// The publisher's own sequence numbers, read from the payloads (the SFU rewrites
+    /// the RTP ones): which of the packets it sent arrived.
+    pub sent_seqs: BTreeSet<u64>,
+    /// Packets whose payload is not what the publisher wrote (length or bytes).
+    pub damaged: u64,
 }
 
 pub struct Client {
@@ -48,8 +53,9 @@ pub struct Client {
     sub_timeout: Instant,
     pub audio_mid: Option<Mid>,
     pub video_mid: Option<Mid>,
-    audio_seq: u64,
-    video_seq: u64,
+    /// The last sequence numbers written (and carried in the payloads).
+    pub audio_seq: u64,
+    pub video_seq: u64,
     audio_ts: u32,
     video_ts: u32,
     next_audio: Instant,
@@ -106,9 +112,14 @@ pub struct Sim {
     pub dropped_to: HashMap<usize, u64>,
     sfu_addr: SocketAddr,
     pub sent_to: HashMap<SocketAddr, u64>,
-    /// Wall-clock time spent inside the SFU core's `handle_datagram` and
+    /// Wall-clock time spent inside the SFU core's `handle_datagram`, `settle` and
     /// `handle_timeout` (for the forwarding benchmark).
     pub sfu_busy: Duration,
+    /// Datagrams delivered to the SFU, receive batches they came in (one `settle` each)
+    /// and the largest batch.
+    pub sfu_datagrams: u64,
+    pub sfu_batches: u64,
+    pub largest_batch: u64,
 }
 
 impl Sim {
@@ -140,6 +151,9 @@ impl Sim {
             sfu_addr,
             sent_to: HashMap::new(),
             sfu_busy: Duration::ZERO,
+            sfu_datagrams: 0,
+            sfu_batches: 0,
+            largest_batch: 0,
         }
     }
 
@@ -276,6 +290,7 @@ impl Sim {
     pub fn inject(&mut self, from: SocketAddr, data: &[u8]) {
         self.sfu
             .handle_datagram(self.now, from, self.sfu_addr, data);
+        self.sfu.settle(self.now);
         self.pump();
     }
 
@@ -324,10 +339,19 @@ impl Sim {
             }
         }
         self.now = self.now.max(next);
+        // Everything due now is one receive batch for the SFU, settled once.
+        let before = self.sfu_datagrams;
         while self.net.peek().is_some_and(|p| p.at <= self.now) {
             let p = self.net.pop().unwrap();
             self.deliver(p);
         }
+        if self.sfu_datagrams > before {
+            self.sfu_batches += 1;
+            self.largest_batch = self.largest_batch.max(self.sfu_datagrams - before);
+        }
+        let t = Instant::now();
+        self.sfu.settle(self.now);
+        self.sfu_busy += t.elapsed();
         let now = self.now;
         if self.sfu.poll_timeout() <= now {
             let t = Instant::now();
@@ -347,6 +371,7 @@ impl Sim {
 
     fn deliver(&mut self, p: InFlight) {
         if p.to == self.sfu_addr {
+            self.sfu_datagrams += 1;
             let t = Instant::now();
             self.sfu.handle_datagram(self.now, p.from, p.to, &p.data);
             self.sfu_busy += t.elapsed();
@@ -484,8 +509,9 @@ impl Sim {
                     let pt = pt_of(&c.publisher, Codec::Opus);
                     if let Some(tx) = c.publisher.direct_api().stream_tx_by_mid(mid, None) {
                         c.audio_seq += 1;
+                        let payload = numbered_payload(&[], c.audio_seq, AUDIO_LEN, AUDIO_FILL);
                         tx.write_rtp(
-                            RtpWrite::new(pt, c.audio_seq.into(), c.audio_ts, now, vec![0xf8; 80])
+                            RtpWrite::new(pt, c.audio_seq.into(), c.audio_ts, now, payload)
                                 .marker(true),
                         );
                         c.audio_sent += 1;
@@ -507,12 +533,10 @@ impl Sim {
                     c.keyframe_wanted = false;
                     let count = if key { 4 } else { 1 };
                     for k in 0..count {
-                        let mut payload = vec![
-                            if k == 0 { 0x10 } else { 0x00 },
-                            if key { 0x00 } else { 0x01 },
-                        ];
-                        payload.resize(if key { 1000 } else { 400 }, 0x55);
                         c.video_seq += 1;
+                        let descriptor = [if k == 0 { 0x10 } else { 0x00 }, u8::from(!key)];
+                        let len = if key { KEY_LEN } else { DELTA_LEN };
+                        let payload = numbered_payload(&descriptor, c.video_seq, len, VIDEO_FILL);
                         tx.write_rtp(
                             RtpWrite::new(pt, c.video_seq.into(), c.video_ts, now, payload)
                                 .marker(k == count - 1)
@@ -524,6 +548,36 @@ impl Sim {
             }
         }
     }
+}
+
+const AUDIO_LEN: usize = 80;
+const AUDIO_FILL: u8 = 0xf8;
+const KEY_LEN: usize = 1000;
+const DELTA_LEN: usize = 400;
+const VIDEO_FILL: u8 = 0x55;
+
+/// A payload of `len` bytes: `head`, the publisher's sequence number (8 bytes, little
+/// endian), then `fill`, so that a receiver can tell which packet it is and that it
+/// arrived unchanged.
+fn numbered_payload(head: &[u8], seq: u64, len: usize, fill: u8) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(len);
+    payload.extend_from_slice(head);
+    payload.extend_from_slice(&seq.to_le_bytes());
+    payload.resize(len, fill);
+    payload
+}
+
+/// The sequence number of a [`numbered_payload`], if the payload is one of the allowed
+/// lengths and every fill byte is intact.
+fn read_numbered(payload: &[u8], head: usize, lens: &[usize], fill: u8) -> Option<u64> {
+    if !lens.contains(&payload.len()) {
+        return None;
+    }
+    let seq = u64::from_le_bytes(payload.get(head..head + 8)?.try_into().ok()?);
+    payload[head + 8..]
+        .iter()
+        .all(|&b| b == fill)
+        .then_some(seq)
 }
 
 fn client_rtc(now: Instant) -> Rtc {
@@ -565,17 +619,14 @@ fn on_client_event(c: &mut Client, publisher: bool, now: Instant, e: Event) {
             let Some(media) = c.subscriber.media(mid) else {
                 return;
             };
-            let key = (media.stream_id().to_string(), media.kind());
+            let kind = media.kind();
+            let key = (media.stream_id().to_string(), kind);
             let r = c.received.entry(key).or_default();
-            let starts_key = media.kind() == MediaKind::Video
+            let starts_key = kind == MediaKind::Video
                 && p.payload.len() > 1
                 && p.payload[0] == 0x10
                 && p.payload[1] & 1 == 0;
-            if media.kind() == MediaKind::Video
-                && r.keyframes == 0
-                && !starts_key
-                && !r.asked_keyframe
-            {
+            if kind == MediaKind::Video && r.keyframes == 0 && !starts_key && !r.asked_keyframe {
                 // Like a browser's decoder: a stream that does not start on a keyframe
                 // cannot be decoded, so ask for one.
                 r.asked_keyframe = true;
@@ -585,6 +636,17 @@ fn on_client_event(c: &mut Client, publisher: bool, now: Instant, e: Event) {
             }
             r.packets += 1;
             r.seqs.insert(p.header.sequence_number);
+            let (head, lens, fill) = if kind == MediaKind::Video {
+                (2, &[KEY_LEN, DELTA_LEN][..], VIDEO_FILL)
+            } else {
+                (0, &[AUDIO_LEN][..], AUDIO_FILL)
+            };
+            match read_numbered(&p.payload, head, lens, fill) {
+                Some(seq) => {
+                    r.sent_seqs.insert(seq);
+                }
+                None => r.damaged += 1,
+            }
             r.first_starts_keyframe.get_or_insert(starts_key);
             r.first_at.get_or_insert(now);
             if starts_key {
