@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use str0m::net::{Protocol, Receive};
-use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
 use super::{LeaveReason, Notice, ParticipantId, PeerRole, Sfu, Transmit, KEYFRAME_RETRY};
 
@@ -98,14 +98,8 @@ impl Sfu {
                     // Already driven since it was written to (it received a datagram).
                     continue;
                 }
-                if std::mem::take(&mut peer.written) {
-                    if let Some(Err(e)) =
-                        self.with_rtc(id, role, |rtc| rtc.handle_input(Input::Timeout(now)))
-                    {
-                        tracing::debug!(participant = %id, ?role, "timeout refused: {e}");
-                    }
-                }
-                self.drive(now, id, role);
+                let tick = peer.written;
+                self.drive_peer(now, id, role, tick);
                 continue;
             }
             if let Some((id, reason)) = self.doomed.pop() {
@@ -213,38 +207,67 @@ impl Sfu {
     /// Poll one peer connection until it asks for a timeout: queue its datagrams and
     /// act on its events.
     pub(crate) fn drive(&mut self, now: Instant, id: ParticipantId, role: PeerRole) {
-        if let Some(p) = self.participants.get_mut(&id) {
-            let peer = p.peer_mut(role);
-            peer.dirty = false;
-            // Driven now: whatever was written is sent with this drive's output, or,
-            // for a drive that is not after an input, on the timeout it asks for.
-            peer.written = false;
-        }
+        self.drive_peer(now, id, role, false);
+    }
+
+    /// [`Sfu::drive`], giving the peer connection the time first if `tick` (media
+    /// written into it is sent only on a timeout input). The participant is looked up
+    /// once per run of datagrams: only an event needs the rest of the core.
+    fn drive_peer(&mut self, now: Instant, id: ParticipantId, role: PeerRole, mut tick: bool) {
+        let mut first = true;
         loop {
-            match self.with_rtc(id, role, |rtc| rtc.poll_output()) {
-                None => return,
-                Some(Err(e)) => {
+            let Some(p) = self.participants.get_mut(&id) else {
+                return;
+            };
+            let peer = p.peer_mut(role);
+            if std::mem::take(&mut first) {
+                peer.dirty = false;
+                // Driven now: whatever was written is sent with this drive's output,
+                // or, for a drive that is not after an input, on the timeout it asks
+                // for.
+                peer.written = false;
+            }
+            let (rtc, transmits) = (&mut peer.rtc, &mut self.transmits);
+            let polled = catch_unwind(AssertUnwindSafe(|| {
+                if std::mem::take(&mut tick) {
+                    if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                        tracing::debug!(participant = %id, ?role, "timeout refused: {e}");
+                    }
+                }
+                loop {
+                    match rtc.poll_output() {
+                        Ok(Output::Transmit(t)) => transmits.push_back(Transmit {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents.into(),
+                        }),
+                        Ok(Output::Timeout(t)) => return Polled::Timeout(t),
+                        Ok(Output::Event(e)) => return Polled::Event(e),
+                        Err(e) => return Polled::Failed(e),
+                    }
+                }
+            }));
+            match polled {
+                Err(_) => {
+                    tracing::error!(participant = %id, ?role, "WebRTC state panicked; removing participant");
+                    self.fail(id);
+                    return;
+                }
+                Ok(Polled::Failed(e)) => {
                     tracing::warn!(participant = %id, ?role, "WebRTC state failed: {e}");
                     self.on_rtc_error(id, role, &e);
                     self.fail(id);
                     return;
                 }
-                Some(Ok(Output::Timeout(t))) => {
-                    if let Some(p) = self.participants.get_mut(&id) {
-                        p.peer_mut(role).timeout = t;
-                        if !p.peer_mut(role).rtc.is_alive() {
-                            self.doomed.push((id, LeaveReason::Disconnected));
-                        }
+                Ok(Polled::Timeout(t)) => {
+                    peer.timeout = t;
+                    if !peer.rtc.is_alive() {
+                        self.doomed.push((id, LeaveReason::Disconnected));
                     }
                     self.next_timeout = self.next_timeout.min(t);
                     return;
                 }
-                Some(Ok(Output::Transmit(t))) => self.transmits.push_back(Transmit {
-                    source: t.source,
-                    destination: t.destination,
-                    contents: t.contents.into(),
-                }),
-                Some(Ok(Output::Event(e))) => self.on_event(now, id, role, e),
+                Ok(Polled::Event(e)) => self.on_event(now, id, role, e),
             }
         }
     }
@@ -353,4 +376,14 @@ impl Sfu {
             self.flush_keyframe_requests(now, id, mid);
         }
     }
+}
+
+/// What polling a peer connection stopped at, other than a datagram to send.
+// As large as str0m's own `Output`, and moved the same way; boxing the event would
+// allocate per received packet.
+#[allow(clippy::large_enum_variant)]
+enum Polled {
+    Timeout(Instant),
+    Event(Event),
+    Failed(RtcError),
 }
