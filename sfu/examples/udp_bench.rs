@@ -7,7 +7,11 @@
 //!
 //! - `settle` (default): batches of 32, the core settled after every datagram (each
 //!   subscriber driven once per packet) against once per receive batch;
-//! - `batch`: one system call per datagram (batch 1) against batches of 32.
+//! - `batch`: one system call per datagram (batch 1) against batches of 32;
+//! - `timers`: a timer pass for every str0m timer (granularity 0) against passes at
+//!   least [`sfu::TIMER_GRANULARITY`] apart.
+//!
+//! Wake-ups are the server thread's context switches (`/proc/self/task/TID/status`).
 //!
 //! ```text
 //! cargo run --release -p sfu --example udp_bench -- [SUBSCRIBERS] [SECONDS] [ROUNDS] [VIDEO_KBPS] [COMPARE]
@@ -49,6 +53,16 @@ fn main() {
             ),
             ("settle per batch", per_batch),
         ],
+        "timers" => [
+            (
+                "every timer",
+                IoConfig {
+                    timer_granularity: Duration::ZERO,
+                    ..per_batch
+                },
+            ),
+            ("coalesced timers", per_batch),
+        ],
         "batch" => [
             (
                 "batch 1",
@@ -60,7 +74,7 @@ fn main() {
             ("batch 32", per_batch),
         ],
         other => {
-            eprintln!("COMPARE is settle or batch, not {other}");
+            eprintln!("COMPARE is settle, batch or timers, not {other}");
             std::process::exit(2)
         }
     };
@@ -100,6 +114,8 @@ struct Figures {
     delay_under_1ms: f64,
     /// Datagrams whose forwarding delay was recorded.
     delayed: u64,
+    /// Context switches of the server thread.
+    wakeups: u64,
 }
 
 impl Figures {
@@ -113,14 +129,15 @@ impl std::fmt::Display for Figures {
         write!(
             f,
             "forwarded {} packets (received {}), server thread CPU {:.3} s = {:.2} µs per forwarded packet, \
-             delay mean {:.0} µs, {:.1} % under 1 ms ({} datagrams timed)",
+             delay mean {:.0} µs, {:.1} % under 1 ms ({} datagrams timed), {} wake-ups/s",
             self.forwarded,
             self.received,
             self.cpu.as_secs_f64(),
             self.cpu_us_per_packet(),
             self.delay_mean.as_secs_f64() * 1e6,
             self.delay_under_1ms * 100.0,
-            self.delayed
+            self.delayed,
+            self.wakeups
         )
     }
 }
@@ -153,9 +170,9 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
         })
         .unwrap();
     let (handle, tid) = handle_rx.recv().unwrap();
-    let stat = std::path::Path::new("/proc/self/task")
-        .join(tid.file_name().unwrap())
-        .join("schedstat");
+    let task = std::path::Path::new("/proc/self/task").join(tid.file_name().unwrap());
+    let stat = task.join("schedstat");
+    let status = task.join("status");
 
     let stop = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicU64::new(0));
@@ -198,10 +215,12 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
     std::thread::sleep(Duration::from_millis(500));
     let s0 = rt.block_on(handle.stats()).unwrap();
     let cpu0 = thread_cpu(&stat);
+    let switches0 = context_switches(&status);
     let r0 = received.load(Ordering::Relaxed);
     std::thread::sleep(measure);
     let s1 = rt.block_on(handle.stats()).unwrap();
     let cpu1 = thread_cpu(&stat);
+    let switches1 = context_switches(&status);
     let r1 = received.load(Ordering::Relaxed);
 
     stop.store(true, Ordering::Relaxed);
@@ -222,7 +241,17 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
         delay_mean: (d1.sum - d0.sum) / count.max(1) as u32,
         delay_under_1ms: (under_1ms(d1) - under_1ms(d0)) as f64 / count.max(1) as f64,
         delayed: count,
+        wakeups: (switches1 - switches0) / measure.as_secs().max(1),
     }
+}
+
+/// Voluntary and involuntary context switches of one thread so far.
+fn context_switches(status: &std::path::Path) -> u64 {
+    let text = std::fs::read_to_string(status).expect("status");
+    text.lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
 }
 
 /// CPU time of one thread: the first field of its schedstat, in nanoseconds.

@@ -16,7 +16,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
     JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantStats, PeerRole,
-    Sfu, SfuConfig, SfuError, SfuStats,
+    Sfu, SfuConfig, SfuError, SfuStats, TIMER_GRANULARITY,
 };
 use crate::delay::ForwardingDelay;
 use udp::{Receiver, SendQueue, Sender};
@@ -99,6 +99,9 @@ pub struct IoConfig {
     /// When the core is settled ([`Sfu::settle`]): once per receive batch (default), or
     /// after every datagram, which only the benchmarks use, for comparison.
     pub settle: Settle,
+    /// [`SfuConfig::timer_granularity`](crate::SfuConfig::timer_granularity) (default
+    /// [`TIMER_GRANULARITY`]).
+    pub timer_granularity: Duration,
 }
 
 /// When the driver settles the core after received datagrams.
@@ -116,6 +119,7 @@ impl Default for IoConfig {
         IoConfig {
             batch: MAX_BATCH,
             settle: Settle::PerBatch,
+            timer_granularity: TIMER_GRANULARITY,
         }
     }
 }
@@ -161,6 +165,7 @@ impl SfuHandle {
             SfuConfig {
                 candidates: candidates.clone(),
                 dtls_cert: None,
+                timer_granularity: io_config.timer_granularity,
             },
             Instant::now(),
         )

@@ -20,7 +20,7 @@ pub mod driver;
 pub use crate::core::{
     Grants, JoinOutcome, LeaveReason, Notice, ParticipantId, ParticipantInfo, ParticipantStats,
     ParticipantSummary, PeerRole, Sfu, SfuConfig, SfuError, SfuStats, TrackKind, TrackSummary,
-    Transmit,
+    Transmit, TIMER_GRANULARITY,
 };
 pub use crate::delay::{DelayHistogram, ForwardingDelay};
 #[cfg(feature = "driver")]

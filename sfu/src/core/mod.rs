@@ -39,6 +39,9 @@ use participant::{Participant, Peer, SubChange};
 /// two keyframe requests to one publisher's track.
 pub(crate) const KEYFRAME_RETRY: Duration = Duration::from_millis(250);
 
+/// Default [`SfuConfig::timer_granularity`].
+pub const TIMER_GRANULARITY: Duration = Duration::from_millis(5);
+
 /// Configuration of the core.
 #[derive(Clone)]
 pub struct SfuConfig {
@@ -48,6 +51,13 @@ pub struct SfuConfig {
     /// DTLS certificate shared by all peer connections (generating one per connection
     /// costs a key generation per join). `None` generates one at start.
     pub dtls_cert: Option<DtlsCert>,
+    /// Least time between two timer passes ([`Sfu::handle_timeout`]), default
+    /// [`TIMER_GRANULARITY`]. Every peer connection has its own timers (feedback every
+    /// 33–100 ms, statistics, retransmissions), so without this each would wake the
+    /// driver on its own; with it, the timers that fall due within one granularity are
+    /// served by one pass, up to that late. Connections that carry media are served by
+    /// their datagrams and `settle` meanwhile anyway. Zero wakes for every timer.
+    pub timer_granularity: Duration,
 }
 
 /// Errors of the core's signaling-side operations.
@@ -163,6 +173,8 @@ pub struct Sfu {
     next_id: u64,
     next_timeout: Instant,
     next_keyframe_check: Instant,
+    /// When the last timer pass ran ([`SfuConfig::timer_granularity`]).
+    last_timer_pass: Instant,
     /// Reused buffer of peer connections to visit (no allocation per timeout).
     scratch_due: Vec<(ParticipantId, PeerRole)>,
     stats: SfuStats,
@@ -199,6 +211,7 @@ impl Sfu {
             next_id: 1,
             next_timeout: now + Duration::from_secs(1),
             next_keyframe_check: now + KEYFRAME_RETRY,
+            last_timer_pass: now,
             scratch_due: Vec::new(),
             stats: SfuStats::default(),
         })
@@ -415,10 +428,15 @@ impl Sfu {
         self.notices.pop_front()
     }
 
-    /// When [`Sfu::handle_timeout`] must be called next (it may be called earlier).
-    /// Input left unsettled ([`Sfu::settle`] not called) makes it due at once.
+    /// When [`Sfu::handle_timeout`] must be called next (it may be called earlier): the
+    /// earliest timer, but not sooner than [`SfuConfig::timer_granularity`] after the
+    /// last timer pass. Input left unsettled ([`Sfu::settle`] not called) makes it due
+    /// at once.
     pub fn poll_timeout(&self) -> Instant {
-        let next = self.next_timeout.min(self.next_keyframe_check);
+        let next = self
+            .next_timeout
+            .min(self.next_keyframe_check)
+            .max(self.last_timer_pass + self.config.timer_granularity);
         self.unsettled_since.map_or(next, |t| next.min(t))
     }
 
@@ -535,6 +553,7 @@ mod tests {
             SfuConfig {
                 candidates: vec!["198.18.0.1:3478".parse().unwrap()],
                 dtls_cert: None,
+                timer_granularity: TIMER_GRANULARITY,
             },
             now,
         )
@@ -630,7 +649,8 @@ mod tests {
         assert!(Sfu::new(
             SfuConfig {
                 candidates: vec![],
-                dtls_cert: None
+                dtls_cert: None,
+                timer_granularity: TIMER_GRANULARITY,
             },
             now
         )

@@ -116,6 +116,7 @@ impl Sfu {
     /// Advance time: every peer connection whose timeout has come is driven, and
     /// subscriptions still waiting for a keyframe ask again.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_timer_pass = now;
         // Input the caller did not settle goes first, in the order it came.
         self.drive_pending(now);
         let mut due = std::mem::take(&mut self.scratch_due);

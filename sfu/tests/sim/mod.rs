@@ -120,6 +120,10 @@ pub struct Sim {
     pub sfu_datagrams: u64,
     pub sfu_batches: u64,
     pub largest_batch: u64,
+    /// Calls of the SFU's `handle_timeout`, and the shortest time between two.
+    pub timer_passes: u64,
+    pub closest_timer_passes: Option<Duration>,
+    last_timer_pass: Option<Instant>,
 }
 
 impl Sim {
@@ -134,6 +138,7 @@ impl Sim {
             SfuConfig {
                 candidates: vec![sfu_addr],
                 dtls_cert: None,
+                timer_granularity: sfu::TIMER_GRANULARITY,
             },
             now,
         )
@@ -154,6 +159,9 @@ impl Sim {
             sfu_datagrams: 0,
             sfu_batches: 0,
             largest_batch: 0,
+            timer_passes: 0,
+            closest_timer_passes: None,
+            last_timer_pass: None,
         }
     }
 
@@ -357,6 +365,12 @@ impl Sim {
             let t = Instant::now();
             self.sfu.handle_timeout(now);
             self.sfu_busy += t.elapsed();
+            self.timer_passes += 1;
+            if let Some(last) = self.last_timer_pass.replace(now) {
+                let gap = now - last;
+                self.closest_timer_passes =
+                    Some(self.closest_timer_passes.map_or(gap, |c| c.min(gap)));
+            }
         }
         for c in self.clients.iter_mut().filter(|c| !c.gone) {
             if c.pub_timeout <= now {
