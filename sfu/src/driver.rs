@@ -376,12 +376,21 @@ async fn run(
                             break;
                         }
                     };
-                    // The batch's forwarded media is sent now, before the next read.
-                    sfu.settle(at);
-                    while let Some(t) = sfu.poll_transmit() {
-                        queue.push(t, Some(at));
+                    // The batch's forwarded media is sent now, before the next read, a
+                    // sendmmsg's worth at a time as the subscribers are driven.
+                    loop {
+                        let more = sfu.settle_some(at, MAX_BATCH);
+                        queue_output(&mut sfu, &mut queue, Some(at));
+                        flush(&mut queue);
+                        if more && !queue.is_empty() {
+                            // The socket is full: the rest waits in the queue.
+                            sfu.settle(at);
+                            queue_output(&mut sfu, &mut queue, Some(at));
+                        }
+                        if !more || !queue.is_empty() {
+                            break;
+                        }
                     }
-                    flush(&mut queue);
                     if !queue.is_empty() {
                         break;
                     }
@@ -389,9 +398,7 @@ async fn run(
             }
             _ = tokio::time::sleep_until(deadline) => sfu.handle_timeout(Instant::now()),
         }
-        while let Some(t) = sfu.poll_transmit() {
-            queue.push(t, None);
-        }
+        queue_output(&mut sfu, &mut queue, None);
         flush(&mut queue);
         while let Some((id, notice)) = sfu.poll_notice() {
             let removed = matches!(notice, Notice::Removed { .. });
@@ -449,6 +456,13 @@ fn handle_command(
         Command::ParticipantStats { reply } => {
             let _ = reply.send(sfu.participant_stats());
         }
+    }
+}
+
+/// Move the core's datagrams to the send queue, with the receive time they answer.
+fn queue_output(sfu: &mut Sfu, queue: &mut SendQueue, received_at: Option<Instant>) {
+    while let Some(t) = sfu.poll_transmit() {
+        queue.push(t, received_at);
     }
 }
 

@@ -1,6 +1,7 @@
-//! Datagrams handed to the core in batches, with one `settle` per batch, reach every
-//! subscriber complete and unchanged: each subscriber connection takes several written
-//! packets before it is driven once.
+//! Datagrams handed to the core in batches, with one `settle` per batch or settled in
+//! steps (`settle_some`, sending between steps), reach every subscriber complete and
+//! unchanged: each subscriber connection takes several written packets before it is
+//! driven once.
 
 mod sim;
 
@@ -11,7 +12,24 @@ use str0m::media::MediaKind;
 
 #[test]
 fn a_batch_settled_once_reaches_every_subscriber_intact() {
+    forward_batches(None);
+}
+
+#[test]
+fn a_batch_settled_in_steps_reaches_every_subscriber_intact() {
+    let sim = forward_batches(Some(1));
+    assert!(
+        sim.partial_settles > 100,
+        "settle_some never stopped early ({} times)",
+        sim.partial_settles
+    );
+}
+
+/// A chair sends to four subscribers, the SFU settled once per batch or in steps of
+/// `settle_step` datagrams; every packet must arrive unchanged.
+fn forward_batches(settle_step: Option<usize>) -> Sim {
     let mut sim = Sim::new(3);
+    sim.settle_step = settle_step;
     let chair = sim.join("chair", "room", ALL);
     let rooms: Vec<usize> = (0..4)
         .map(|i| sim.join(&format!("room-{i}"), "room", ALL))
@@ -64,4 +82,5 @@ fn a_batch_settled_once_reaches_every_subscriber_intact() {
             );
         }
     }
+    sim
 }

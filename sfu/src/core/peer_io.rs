@@ -85,9 +85,21 @@ impl Sfu {
         self.drive_pending(now);
     }
 
+    /// [`Sfu::settle`] in steps, for a caller that sends while it settles: drives the
+    /// touched peer connections one by one until at least `transmits` datagrams wait
+    /// for [`Sfu::poll_transmit`], and says whether any connection is left (then poll,
+    /// send, and call again). The first datagrams of a large batch leave sooner.
+    pub fn settle_some(&mut self, now: Instant, transmits: usize) -> bool {
+        self.drive_pending_until(now, transmits)
+    }
+
     /// [`Sfu::settle`], under another name for the calls inside the core, so that a
     /// profiler told to count from `settle` on sees only the caller's calls.
     pub(crate) fn drive_pending(&mut self, now: Instant) {
+        self.drive_pending_until(now, usize::MAX);
+    }
+
+    fn drive_pending_until(&mut self, now: Instant, transmits: usize) -> bool {
         self.unsettled_since = None;
         loop {
             if let Some((id, role)) = self.dirty.pop() {
@@ -100,6 +112,10 @@ impl Sfu {
                 }
                 let tick = peer.written;
                 self.drive_peer(now, id, role, tick);
+                if self.transmits.len() >= transmits && !self.dirty.is_empty() {
+                    self.unsettled_since = Some(now);
+                    return true;
+                }
                 continue;
             }
             if let Some((id, reason)) = self.doomed.pop() {
@@ -111,6 +127,7 @@ impl Sfu {
             }
             break;
         }
+        false
     }
 
     /// Advance time: every peer connection whose timeout has come is driven, and

@@ -120,6 +120,11 @@ pub struct Sim {
     pub sfu_datagrams: u64,
     pub sfu_batches: u64,
     pub largest_batch: u64,
+    /// Settle in steps (`settle_some`) of this many datagrams, sending between steps,
+    /// as the driver does; `None`: one `settle` per batch.
+    pub settle_step: Option<usize>,
+    /// `settle_some` calls that left subscribers for the next one.
+    pub partial_settles: u64,
     /// Calls of the SFU's `handle_timeout`, and the shortest time between two.
     pub timer_passes: u64,
     pub closest_timer_passes: Option<Duration>,
@@ -159,6 +164,8 @@ impl Sim {
             sfu_datagrams: 0,
             sfu_batches: 0,
             largest_batch: 0,
+            settle_step: None,
+            partial_settles: 0,
             timer_passes: 0,
             closest_timer_passes: None,
             last_timer_pass: None,
@@ -358,7 +365,15 @@ impl Sim {
             self.largest_batch = self.largest_batch.max(self.sfu_datagrams - before);
         }
         let t = Instant::now();
-        self.sfu.settle(self.now);
+        match self.settle_step {
+            None => self.sfu.settle(self.now),
+            Some(n) => {
+                while self.sfu.settle_some(self.now, n) {
+                    self.partial_settles += 1;
+                    self.pump();
+                }
+            }
+        }
         self.sfu_busy += t.elapsed();
         let now = self.now;
         if self.sfu.poll_timeout() <= now {
