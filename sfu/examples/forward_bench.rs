@@ -7,16 +7,17 @@
 //! cargo run --release -p sfu --example forward_bench -- [SUBSCRIBERS] [SECONDS]
 //! ```
 //!
-//! Instruction counts repeat exactly from run to run under callgrind. Set-up (DTLS
-//! handshakes) is counted too, so run two durations and take the difference:
+//! Instruction counts repeat (within 0.1 %) from run to run under callgrind. Set-up
+//! (DTLS handshakes, a few of which still fall between 2 and 6 s of virtual time) is
+//! counted too, so run two durations and take the difference:
 //!
 //! ```text
 //! valgrind --tool=callgrind --collect-atstart=no \
 //!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_datagram' \
 //!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::handle_timeout' \
 //!   --toggle-collect='sfu::core::peer_io::<impl sfu::core::Sfu>::settle' \
-//!   target/release/examples/forward_bench 20 2
-//! # again with 20 6; (Ir(6) - Ir(2)) / (forwarded since start(6) - (2))
+//!   target/release/examples/forward_bench 20 6
+//! # again with 20 12; (Ir(12) - Ir(6)) / (forwarded since start(12) - (6))
 //! ```
 //!
 //! Name the functions exactly: a wildcard also matches their closures, and a toggle
