@@ -3,11 +3,11 @@
 //! handles. No lock is taken on the media path.
 //!
 //! Each wake-up on a readable socket reads datagrams in batches (`recvmmsg`, see
-//! [`udp`]); after each batch the core is settled once ([`Sfu::settle`]: every
-//! subscriber the batch was forwarded to is driven once), and its output is queued and
-//! sent in batches (`sendmmsg`, many destinations per call) before the next read, so a
-//! datagram fanned out to N subscribers costs a fraction of a receive call and N/32 of
-//! a send call.
+//! [`udp`]); after each batch the core is settled ([`Sfu::settle_some`]: every
+//! subscriber the batch was forwarded to is driven once), and its output is sent in
+//! batches (`sendmmsg`, many destinations per call) as it comes, a send call's worth at
+//! a time, before the next read. A datagram fanned out to N subscribers costs a
+//! fraction of a receive call and N/32 of a send call.
 
 mod udp;
 

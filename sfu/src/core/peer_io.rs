@@ -23,8 +23,9 @@ impl Sfu {
     /// output drained after every input), and the media it carried is written into the
     /// subscriber connections it is forwarded to. Those are driven by the next
     /// [`Sfu::settle`], so that a batch of datagrams costs one drive per touched
-    /// subscriber instead of one per forwarded packet: **call [`Sfu::settle`] after a
-    /// batch of `handle_datagram` calls and before [`Sfu::poll_transmit`]**, or the
+    /// subscriber instead of one per forwarded packet: **call [`Sfu::settle`] (or
+    /// [`Sfu::settle_some`] until it returns `false`) after a batch of
+    /// `handle_datagram` calls and before [`Sfu::poll_transmit`]**, or the
     /// forwarded media stays inside the core until the next [`Sfu::handle_timeout`]
     /// (which [`Sfu::poll_timeout`] then asks for at once).
     pub fn handle_datagram(
