@@ -27,7 +27,7 @@ use crate::core::{
 use crate::delay::ForwardingDelay;
 use udp::{Receiver, SendQueue, Sender};
 
-pub use udp::MAX_BATCH;
+pub use udp::{MAX_BATCH, SOCKET_BUFFER};
 
 /// Receive batches handled in one wake-up before the driver looks at its commands and
 /// timers again (each batch's output is sent before the next is read).
@@ -128,6 +128,24 @@ impl SfuHandle {
     pub async fn start_with_io(config: DriverConfig, io_config: IoConfig) -> io::Result<SfuHandle> {
         let socket = UdpSocket::bind(config.bind).await?;
         let bound = socket.local_addr()?;
+        let got = udp::grow_buffers(&socket, SOCKET_BUFFER)?;
+        // The kernel reports twice what it granted.
+        if got.receive < SOCKET_BUFFER || got.send < SOCKET_BUFFER {
+            tracing::warn!(
+                wanted = SOCKET_BUFFER,
+                receive = got.receive / 2,
+                send = got.send / 2,
+                "the media socket got smaller buffers than it asked for: raise \
+                 net.core.rmem_max and net.core.wmem_max (or run with CAP_NET_ADMIN), \
+                 or bursts will be dropped under load"
+            );
+        } else {
+            tracing::debug!(
+                receive = got.receive / 2,
+                send = got.send / 2,
+                "media socket buffers"
+            );
+        }
         if config.public_ips.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
