@@ -59,6 +59,8 @@ pub struct Shared {
     pub settled: AtomicUsize,
     /// Remote-track readers still running (their figures not merged yet).
     pub readers: AtomicUsize,
+    /// The sans-I/O engine's threads (`None`: connections run on the main runtime).
+    pub media_threads: Option<crate::sansio::MediaThreads>,
 }
 
 /// Resolves once the run stops (or its controller is gone).

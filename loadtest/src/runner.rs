@@ -15,7 +15,7 @@ use crate::peer::Shared;
 use crate::peer::{AsyncPublisher, AsyncSubscriber};
 use crate::procstat::{self, Sample};
 use crate::report::{JoinTimes, Percentiles, ProcessFigures, Report, ServerFigures};
-use crate::sansio::{SansioPublisher, SansioSubscriber};
+use crate::sansio::{MediaThreads, SansioPublisher, SansioSubscriber};
 use crate::stats::Collector;
 use crate::target::{Target, TerminalSpec};
 use crate::terminal::{self, Outcome, Plan};
@@ -109,6 +109,10 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
         joined: Default::default(),
         settled: Default::default(),
         readers: Default::default(),
+        media_threads: match args.engine {
+            EngineKind::Sansio => Some(MediaThreads::start(usize::from(args.media_threads))?),
+            EngineKind::Async => None,
+        },
     });
     // Our SFU forwards the last rid of `a=simulcast` (the highest layer); list lowest
     // first as browsers do.

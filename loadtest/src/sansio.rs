@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,49 @@ const MAX_MEDIA_LAG: Duration = Duration::from_millis(200);
 /// Wake-up when neither the core nor the media asks for one sooner.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
+/// Threads of their own for the connections (`--media-threads`): each runs a
+/// single-threaded tokio runtime, so a datagram wakes the one thread that owns its
+/// connection, and connections on a thread are polled one after another without the
+/// cross-thread wake-ups of a work-stealing scheduler. Dropping this stops the threads
+/// (and the connections left on them).
+pub struct MediaThreads {
+    runtimes: Vec<tokio::runtime::Handle>,
+    next: AtomicUsize,
+    _stop: Vec<oneshot::Sender<()>>,
+}
+
+impl MediaThreads {
+    /// Starts `n` threads (at least one).
+    pub fn start(n: usize) -> anyhow::Result<Self> {
+        let mut runtimes = Vec::new();
+        let mut stop = Vec::new();
+        for i in 0..n.max(1) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting a media thread's runtime")?;
+            runtimes.push(rt.handle().clone());
+            let (tx, rx) = oneshot::channel::<()>();
+            stop.push(tx);
+            std::thread::Builder::new()
+                .name(format!("media-{i}"))
+                .spawn(move || rt.block_on(async move { rx.await.unwrap_or(()) }))
+                .context("starting a media thread")?;
+        }
+        Ok(MediaThreads {
+            runtimes,
+            next: AtomicUsize::new(0),
+            _stop: stop,
+        })
+    }
+
+    /// The runtime for the next connection, in turn.
+    fn next(&self) -> tokio::runtime::Handle {
+        let i = self.next.fetch_add(1, Relaxed) % self.runtimes.len();
+        self.runtimes[i].clone()
+    }
+}
+
 /// What a terminal asks of its connection's task.
 enum Command {
     Offer(oneshot::Sender<anyhow::Result<String>>),
@@ -75,15 +118,12 @@ struct Handle {
 }
 
 impl Handle {
-    /// Binds a socket, starts the task that owns `pc` and `role`.
-    async fn spawn(
-        shared: &Arc<Shared>,
-        pc: RTCPeerConnection,
-        role: Role,
-    ) -> anyhow::Result<Self> {
-        let socket = UdpSocket::bind(SocketAddr::new(shared.bind_ip, 0))
-            .await
+    /// Binds a socket, starts the task that owns `pc` and `role` (on one of the media
+    /// threads, if the run has them).
+    fn spawn(shared: &Arc<Shared>, pc: RTCPeerConnection, role: Role) -> anyhow::Result<Self> {
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(shared.bind_ip, 0))
             .with_context(|| format!("binding a UDP socket on {}", shared.bind_ip))?;
+        socket.set_nonblocking(true)?;
         let local = socket.local_addr()?;
         let buffer = &SOCKET_RECEIVE_BUFFER;
         if setsockopt(&socket, sockopt::RcvBufForce, buffer).is_err() {
@@ -92,16 +132,32 @@ impl Handle {
         }
         let (commands, inbox) = mpsc::channel(8);
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
-        let conn = Conn {
-            pc,
-            socket,
-            local,
-            candidates_added: false,
-            state: state_tx,
-            shared: shared.clone(),
-            role,
+        let shared = shared.clone();
+        let runtime = match &shared.media_threads {
+            Some(threads) => threads.next(),
+            None => tokio::runtime::Handle::current(),
         };
-        tokio::spawn(conn.run(inbox));
+        runtime.spawn(async move {
+            // Registered with the reactor of the runtime the connection runs on.
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("registering a connection's socket: {e}");
+                    state_tx.send_replace(RTCPeerConnectionState::Failed);
+                    return;
+                }
+            };
+            let conn = Conn {
+                pc,
+                socket,
+                local,
+                candidates_added: false,
+                state: state_tx,
+                shared,
+                role,
+            };
+            conn.run(inbox).await
+        });
         Ok(Handle { commands, state })
     }
 
@@ -153,7 +209,7 @@ impl engine::Publisher for SansioPublisher {
             video,
             live: None,
         }));
-        Ok(SansioPublisher(Handle::spawn(shared, pc, role).await?))
+        Ok(SansioPublisher(Handle::spawn(shared, pc, role)?))
     }
 
     async fn offer(&self) -> anyhow::Result<String> {
@@ -198,7 +254,7 @@ impl engine::Subscriber for SansioSubscriber {
             receiver: index,
             tracks: HashMap::new(),
         };
-        Ok(SansioSubscriber(Handle::spawn(shared, pc, role).await?))
+        Ok(SansioSubscriber(Handle::spawn(shared, pc, role)?))
     }
 
     async fn answer(&self, sdp: String) -> anyhow::Result<String> {
