@@ -1,6 +1,8 @@
 //! The thin tokio driver: one task owns the [`Sfu`] core and the UDP socket all
 //! participants share, and is told what to do through a channel by cheap, cloneable
-//! handles. No lock is taken on the media path.
+//! handles. No lock is taken on the media path. The task runs on a thread of its own
+//! (`sfu-media`, a single-threaded runtime), apart from the server's HTTP and
+//! WebSocket work.
 //!
 //! Each wake-up on a readable socket reads datagrams in batches (`recvmmsg`, see
 //! [`udp`]); after each batch the core's output is queued and sent in batches
@@ -126,7 +128,8 @@ impl SfuHandle {
 
     /// [`SfuHandle::start`] with a choice of how datagrams are batched.
     pub async fn start_with_io(config: DriverConfig, io_config: IoConfig) -> io::Result<SfuHandle> {
-        let socket = UdpSocket::bind(config.bind).await?;
+        let socket = std::net::UdpSocket::bind(config.bind)?;
+        socket.set_nonblocking(true)?;
         let bound = socket.local_addr()?;
         let got = udp::grow_buffers(&socket, SOCKET_BUFFER)?;
         // The kernel reports twice what it granted.
@@ -167,14 +170,23 @@ impl SfuHandle {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let delay = Arc::new(ForwardingDelay::new());
-        tokio::spawn(run(
-            sfu,
-            socket,
-            rx,
-            candidates.clone(),
-            io_config,
-            delay.clone(),
-        ));
+        // The media path gets a thread of its own with a single-threaded runtime: a
+        // datagram wakes that one thread, never a work-stealing pool shared with HTTP
+        // and WebSocket work. The thread ends when every handle is gone.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let socket = {
+            // Registered with the reactor of the runtime that will poll it.
+            let _in_runtime = runtime.enter();
+            UdpSocket::from_std(socket)?
+        };
+        let (task_candidates, task_delay) = (candidates.clone(), delay.clone());
+        std::thread::Builder::new()
+            .name("sfu-media".into())
+            .spawn(move || {
+                runtime.block_on(run(sfu, socket, rx, task_candidates, io_config, task_delay))
+            })?;
         Ok(SfuHandle {
             tx,
             media_addr: candidates[0],
