@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::engine::EngineKind;
 use clap::{Parser, ValueEnum};
 
 /// Synthetic room terminals that join one meeting through the real signaling
@@ -46,6 +47,18 @@ pub struct Args {
     /// Which server is under test.
     #[arg(long, value_enum, default_value_t = TargetKind::Hoinghi)]
     pub target: TargetKind,
+
+    /// Which webrtc-rs engine runs the terminals' connections: `async` (its tokio
+    /// `PeerConnection`) or `sansio` (its sans-I/O core in one task per connection, about
+    /// half the CPU per received packet: what a 2-core machine needs to play 78
+    /// terminals beside the server).
+    #[arg(long, value_enum, default_value_t = EngineKind::Async)]
+    pub engine: EngineKind,
+
+    /// `--engine sansio`: threads the connections are spread over (each a
+    /// single-threaded runtime). One receives ~100,000 packets a second here.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub media_threads: u16,
 
     /// Janus's WebSocket API (`--target janus`), e.g. `ws://198.18.0.1:8188` (what
     /// loadtest/janus/janus.sh prints).

@@ -3,6 +3,7 @@
 //! the real thing, and measure what arrives. See `loadtest/README.md`.
 
 mod cli;
+mod engine;
 mod hoinghi;
 mod janus;
 mod media;
@@ -11,6 +12,7 @@ mod probe;
 mod procstat;
 mod report;
 mod runner;
+mod sansio;
 mod stats;
 mod target;
 mod terminal;

@@ -13,12 +13,12 @@ use bytes::Bytes;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
-use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::setting_engine::{SettingEngine, SettingEngineBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
-    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RTCRtpSendParameters, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use tokio::sync::watch;
@@ -32,14 +32,16 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::engine;
 use crate::media::{AudioSource, Payload, VideoSource, LAYERS};
 use crate::probe::{self, Probe};
 use crate::stats::{Collector, TrackStats};
+use crate::terminal::Plan;
 
-const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
-const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-const OPUS_PT: u8 = 111;
-const VP8_PT: u8 = 96;
+pub(crate) const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+pub(crate) const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+pub(crate) const OPUS_PT: u8 = 111;
+pub(crate) const VP8_PT: u8 = 96;
 /// How long ICE gathering may take (host candidates on one address: instant).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,6 +59,8 @@ pub struct Shared {
     pub settled: AtomicUsize,
     /// Remote-track readers still running (their figures not merged yet).
     pub readers: AtomicUsize,
+    /// The sans-I/O engine's threads (`None`: connections run on the main runtime).
+    pub media_threads: Option<crate::sansio::MediaThreads>,
 }
 
 /// Resolves once the run stops (or its controller is gone).
@@ -104,16 +108,7 @@ impl Peer {
     /// A connection bound to `shared.bind_ip`; with `receiver`, its remote tracks are
     /// measured as that terminal's.
     pub async fn new(shared: &Arc<Shared>, receiver: Option<u16>) -> anyhow::Result<Peer> {
-        let mut media = MediaEngine::default();
-        register_codecs(&mut media)?;
-        let registry = Registry::new().with(Slot::from(14_000), KeyframeRequests::default());
-        let settings = SettingEngineBuilder::new()
-            .with_include_loopback_candidate(shared.bind_ip.is_loopback())
-            .with_srtp_protection_profiles(vec![
-                SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
-                SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
-            ])
-            .build();
+        let (media, registry, settings) = stack_settings(shared)?;
         let (gathered_tx, gathered) = watch::channel(false);
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
         let events = Arc::new(Events {
@@ -188,26 +183,7 @@ impl Peer {
 
     /// Waits until the connection is up (ICE and DTLS), or says how it failed.
     pub async fn connected(&self, within: Duration) -> anyhow::Result<()> {
-        let mut state = self.state.clone();
-        let reached = tokio::time::timeout(
-            within,
-            state.wait_for(|s| {
-                matches!(
-                    s,
-                    RTCPeerConnectionState::Connected
-                        | RTCPeerConnectionState::Failed
-                        | RTCPeerConnectionState::Closed
-                )
-            }),
-        )
-        .await
-        .map_err(|_| anyhow!("not connected within {within:?}"))?
-        .map_err(|_| anyhow!("the peer connection went away"))?
-        .to_owned();
-        match reached {
-            RTCPeerConnectionState::Connected => Ok(()),
-            other => Err(anyhow!("the peer connection is {other}")),
-        }
+        reach_connected(&self.state, within).await
     }
 
     /// Closes the connection.
@@ -215,6 +191,136 @@ impl Peer {
         if let Err(e) = self.pc.close().await {
             tracing::debug!("closing a peer connection: {e}");
         }
+    }
+}
+
+/// What both engines configure the same way: codecs and header extensions, the
+/// interceptor that hands keyframe requests to the sender, candidates on
+/// `shared.bind_ip` (loopback included when that is loopback), AES-GCM SRTP first.
+pub(crate) fn stack_settings(
+    shared: &Shared,
+) -> anyhow::Result<(MediaEngine, Registry, SettingEngine)> {
+    let mut media = MediaEngine::default();
+    register_codecs(&mut media)?;
+    let registry = Registry::new().with(Slot::from(14_000), KeyframeRequests::default());
+    let settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(shared.bind_ip.is_loopback())
+        .with_srtp_protection_profiles(vec![
+            SrtpProtectionProfile::Srtp_Aead_Aes_128_Gcm,
+            SrtpProtectionProfile::Srtp_Aes128_Cm_Hmac_Sha1_80,
+        ])
+        .build();
+    Ok((media, registry, settings))
+}
+
+/// Waits until the connection state `state` follows is `Connected`, or says how it
+/// failed (failed, closed, or not there `within`).
+pub(crate) async fn reach_connected(
+    state: &watch::Receiver<RTCPeerConnectionState>,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let mut state = state.clone();
+    let reached = tokio::time::timeout(
+        within,
+        state.wait_for(|s| {
+            matches!(
+                s,
+                RTCPeerConnectionState::Connected
+                    | RTCPeerConnectionState::Failed
+                    | RTCPeerConnectionState::Closed
+            )
+        }),
+    )
+    .await
+    .map_err(|_| anyhow!("not connected within {within:?}"))?
+    .map_err(|_| anyhow!("the peer connection went away"))?
+    .to_owned();
+    match reached {
+        RTCPeerConnectionState::Connected => Ok(()),
+        other => Err(anyhow!("the peer connection is {other}")),
+    }
+}
+
+/// The async engine's publisher: the connection and, until media starts, its tracks.
+pub struct AsyncPublisher {
+    peer: Arc<Peer>,
+    tracks: std::sync::Mutex<Option<(LocalTrack, Option<LocalTrack>)>>,
+}
+
+impl engine::Publisher for AsyncPublisher {
+    async fn open(shared: &Arc<Shared>, index: u16, plan: &Plan) -> anyhow::Result<Self> {
+        let peer = Peer::new(shared, None).await?;
+        let audio = add_audio(&peer, index).await?;
+        let video = if plan.video {
+            Some(add_video(&peer, index, &plan.rids).await?)
+        } else {
+            None
+        };
+        Ok(AsyncPublisher {
+            peer: Arc::new(peer),
+            tracks: std::sync::Mutex::new(Some((audio, video))),
+        })
+    }
+
+    async fn offer(&self) -> anyhow::Result<String> {
+        self.peer.offer().await
+    }
+
+    async fn accept_answer(&self, sdp: String) -> anyhow::Result<()> {
+        self.peer.accept_answer(sdp).await
+    }
+
+    async fn connected(&self, within: Duration) -> anyhow::Result<()> {
+        self.peer.connected(within).await
+    }
+
+    fn start_media(
+        &self,
+        index: u16,
+        plan: &Plan,
+        shared: &Arc<Shared>,
+    ) -> Vec<tokio::task::JoinHandle<anyhow::Result<()>>> {
+        let Some((audio, video)) = self.tracks.lock().ok().and_then(|mut t| t.take()) else {
+            return Vec::new();
+        };
+        let mut tasks = vec![tokio::spawn(send_audio(
+            self.peer.clone(),
+            audio,
+            index,
+            plan.speaking.clone(),
+            shared.clone(),
+        ))];
+        if let Some(video) = video {
+            tasks.push(tokio::spawn(send_video(
+                self.peer.clone(),
+                video,
+                index,
+                plan.rids.clone(),
+                shared.clone(),
+            )));
+        }
+        tasks
+    }
+
+    async fn close(&self) {
+        self.peer.close().await
+    }
+}
+
+/// The async engine's subscriber: every remote track read by its own task.
+pub struct AsyncSubscriber(Peer);
+
+impl engine::Subscriber for AsyncSubscriber {
+    async fn open(shared: &Arc<Shared>, index: u16) -> anyhow::Result<Self> {
+        Ok(AsyncSubscriber(Peer::new(shared, Some(index)).await?))
+    }
+
+    async fn answer(&self, sdp: String) -> anyhow::Result<String> {
+        self.0.answer(sdp).await
+    }
+
+    async fn close(&self) {
+        self.0.close().await
     }
 }
 
@@ -315,7 +421,7 @@ impl Interceptor for KeyframeRequests {
 }
 
 /// A track added to the publisher connection, before negotiation.
-pub struct LocalTrack {
+struct LocalTrack {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
     /// SSRC per simulcast layer (one entry for audio).
@@ -323,13 +429,13 @@ pub struct LocalTrack {
 }
 
 /// Adds the terminal's audio track (Opus).
-pub async fn add_audio(peer: &Peer, terminal: u16) -> anyhow::Result<LocalTrack> {
+async fn add_audio(peer: &Peer, terminal: u16) -> anyhow::Result<LocalTrack> {
     add_track(peer, terminal, RtpCodecKind::Audio, &[""]).await
 }
 
 /// Adds the terminal's camera: VP8 in the three simulcast layers, listed in `rids`
 /// order (the SDP's `a=simulcast` order).
-pub async fn add_video(peer: &Peer, terminal: u16, rids: &[&str]) -> anyhow::Result<LocalTrack> {
+async fn add_video(peer: &Peer, terminal: u16, rids: &[&str]) -> anyhow::Result<LocalTrack> {
     add_track(peer, terminal, RtpCodecKind::Video, rids).await
 }
 
@@ -339,6 +445,29 @@ async fn add_track(
     kind: RtpCodecKind,
     rids: &[&str],
 ) -> anyhow::Result<LocalTrack> {
+    let (track, ssrcs) = local_track(terminal, kind, rids);
+    let label = track.label().clone();
+    let track = Arc::new(TrackLocalStaticRTP::new(track));
+    let sender = peer
+        .pc
+        .add_track(track.clone() as Arc<dyn TrackLocal>)
+        .await
+        .with_context(|| format!("adding the {label} track"))?;
+    Ok(LocalTrack {
+        track,
+        sender,
+        ssrcs,
+    })
+}
+
+/// Terminal `terminal`'s `kind` track (Opus audio, or VP8 in the simulcast layers
+/// `rids`, lowest first) and its SSRC per layer (one for audio). Its id is
+/// `lt-NNN-audio` or `lt-NNN-video`.
+pub(crate) fn local_track(
+    terminal: u16,
+    kind: RtpCodecKind,
+    rids: &[&str],
+) -> (MediaStreamTrack, Vec<u32>) {
     let (mime, clock_rate, channels) = match kind {
         RtpCodecKind::Audio => (MIME_TYPE_OPUS, 48_000, 2),
         _ => (MIME_TYPE_VP8, 90_000, 0),
@@ -368,27 +497,18 @@ async fn add_track(
     } else {
         "video"
     };
-    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+    let track = MediaStreamTrack::new(
         format!("lt-{terminal:03}"),
         format!("lt-{terminal:03}-{label}"),
         label.into(),
         kind,
         codings,
-    )));
-    let sender = peer
-        .pc
-        .add_track(track.clone() as Arc<dyn TrackLocal>)
-        .await
-        .with_context(|| format!("adding the {label} track"))?;
-    Ok(LocalTrack {
-        track,
-        sender,
-        ssrcs,
-    })
+    );
+    (track, ssrcs)
 }
 
 /// What the RTP headers of a negotiated track carry.
-struct Negotiated {
+pub(crate) struct Negotiated {
     pt: u8,
     mid: Option<(u8, Bytes)>,
     rid_ext: Option<u8>,
@@ -400,21 +520,6 @@ async fn negotiated(peer: &Peer, t: &LocalTrack, mime: &str) -> anyhow::Result<N
         .get_parameters()
         .await
         .context("reading the negotiated sender parameters")?;
-    let pt = params
-        .rtp_parameters
-        .codecs
-        .iter()
-        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
-        .map(|c| c.payload_type)
-        .ok_or_else(|| anyhow!("the server did not accept {mime}"))?;
-    let ext = |uri: &str| {
-        params
-            .rtp_parameters
-            .header_extensions
-            .iter()
-            .find(|e| e.uri == uri)
-            .map(|e| e.id as u8)
-    };
     let mut mid = None;
     for tr in peer.pc.get_transceivers().await {
         if let Ok(Some(s)) = tr.sender().await {
@@ -423,14 +528,40 @@ async fn negotiated(peer: &Peer, t: &LocalTrack, mime: &str) -> anyhow::Result<N
             }
         }
     }
-    Ok(Negotiated {
-        pt,
-        mid: ext(MID_URI).zip(mid.map(Bytes::from)),
-        rid_ext: ext(RID_URI),
-    })
+    Negotiated::from_parameters(&params, mime, mid)
 }
 
-fn rtp_packet(
+impl Negotiated {
+    /// What the sender with these negotiated `params` and `mid` puts in its headers.
+    pub(crate) fn from_parameters(
+        params: &RTCRtpSendParameters,
+        mime: &str,
+        mid: Option<String>,
+    ) -> anyhow::Result<Negotiated> {
+        let pt = params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+            .map(|c| c.payload_type)
+            .ok_or_else(|| anyhow!("the server did not accept {mime}"))?;
+        let ext = |uri: &str| {
+            params
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == uri)
+                .map(|e| e.id as u8)
+        };
+        Ok(Negotiated {
+            pt,
+            mid: ext(MID_URI).zip(mid.map(Bytes::from)),
+            rid_ext: ext(RID_URI),
+        })
+    }
+}
+
+pub(crate) fn rtp_packet(
     n: &Negotiated,
     ssrc: u32,
     rid: Option<&'static str>,
@@ -459,7 +590,7 @@ fn rtp_packet(
 
 /// Sends the terminal's audio until the run stops: speech while `speaking`, DTX
 /// otherwise.
-pub async fn send_audio(
+async fn send_audio(
     peer: Arc<Peer>,
     t: LocalTrack,
     terminal: u16,
@@ -488,7 +619,7 @@ pub async fn send_audio(
 
 /// Sends the terminal's simulcast camera until the run stops, with a keyframe on
 /// every PLI or FIR for a layer.
-pub async fn send_video(
+async fn send_video(
     peer: Arc<Peer>,
     t: LocalTrack,
     terminal: u16,
@@ -541,24 +672,31 @@ async fn keyframe_requests(
         let TrackLocalEvent::OnRtcpPacket(packets) = event else {
             continue;
         };
-        for p in packets {
-            let any = p.as_any();
-            let media: Vec<u32> = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
-                vec![pli.media_ssrc]
-            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
-                fir.fir.iter().map(|e| e.ssrc).collect()
-            } else {
-                continue;
+        wanted.fetch_or(keyframes_owed(&packets, &ssrcs), Relaxed);
+    }
+}
+
+/// The layers (bit i: `ssrcs[i]`) that PLIs and FIRs among `packets` ask a keyframe of;
+/// a request naming none of ours refreshes every layer.
+pub(crate) fn keyframes_owed(packets: &[Box<dyn rtc::rtcp::Packet>], ssrcs: &[u32]) -> u8 {
+    let mut owed = 0u8;
+    for p in packets {
+        let any = p.as_any();
+        let media: Vec<u32> = if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+            vec![pli.media_ssrc]
+        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+            fir.fir.iter().map(|e| e.ssrc).collect()
+        } else {
+            continue;
+        };
+        for ssrc in media {
+            owed |= match ssrcs.iter().position(|&s| s == ssrc) {
+                Some(i) => 1 << i,
+                None => 0xff,
             };
-            for ssrc in media {
-                match ssrcs.iter().position(|&s| s == ssrc) {
-                    Some(i) => wanted.fetch_or(1 << i, Relaxed),
-                    // Not one of ours by SSRC: refresh every layer.
-                    None => wanted.fetch_or(0xff, Relaxed),
-                };
-            }
         }
     }
+    owed
 }
 
 /// Reads one remote track until it ends or the run stops, measuring every packet.

@@ -12,6 +12,8 @@ pub struct Report {
     pub target: String,
     /// `briefing`, `discussion` or `grid`.
     pub scenario: String,
+    /// The load generator's WebRTC engine: `async` or `sansio`.
+    pub engine: String,
     /// Terminals started.
     pub terminals: usize,
     /// Terminals whose publisher connection came up.
@@ -195,6 +197,7 @@ impl Report {
         vec![
             ("target", self.target.clone()),
             ("scenario", self.scenario.clone()),
+            ("engine", self.engine.clone()),
             (
                 "terminals joined",
                 format!("{} / {}", self.terminals_joined, self.terminals),
@@ -312,6 +315,7 @@ mod tests {
         Report {
             target: "hoinghi".into(),
             scenario: "grid".into(),
+            engine: "async".into(),
             terminals: 4,
             terminals_joined: 4,
             duration_s: 5.0,

@@ -9,10 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::cli::{Args, Scenario};
+use crate::engine::EngineKind;
 use crate::media::LAYERS;
 use crate::peer::Shared;
+use crate::peer::{AsyncPublisher, AsyncSubscriber};
 use crate::procstat::{self, Sample};
 use crate::report::{JoinTimes, Percentiles, ProcessFigures, Report, ServerFigures};
+use crate::sansio::{MediaThreads, SansioPublisher, SansioSubscriber};
 use crate::stats::Collector;
 use crate::target::{Target, TerminalSpec};
 use crate::terminal::{self, Outcome, Plan};
@@ -106,6 +109,10 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
         joined: Default::default(),
         settled: Default::default(),
         readers: Default::default(),
+        media_threads: match args.engine {
+            EngineKind::Sansio => Some(MediaThreads::start(usize::from(args.media_threads))?),
+            EngineKind::Async => None,
+        },
     });
     // Our SFU forwards the last rid of `a=simulcast` (the highest layer); list lowest
     // first as browsers do.
@@ -129,12 +136,15 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
             },
             chair: i == 0,
         };
-        terminals.push(tokio::spawn(terminal::run(
-            target.clone(),
-            spec,
-            plan.clone(),
-            shared.clone(),
-        )));
+        let (target, plan, shared) = (target.clone(), plan.clone(), shared.clone());
+        terminals.push(match args.engine {
+            EngineKind::Async => tokio::spawn(terminal::run::<_, AsyncPublisher, AsyncSubscriber>(
+                target, spec, plan, shared,
+            )),
+            EngineKind::Sansio => tokio::spawn(
+                terminal::run::<_, SansioPublisher, SansioSubscriber>(target, spec, plan, shared),
+            ),
+        });
     }
     let deadline = Instant::now() + JOIN_GRACE;
     while shared.settled.load(Relaxed) < n && Instant::now() < deadline {
@@ -227,6 +237,7 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
     let mut report = Report {
         target: target.name().to_string(),
         scenario: args.scenario.as_str().to_string(),
+        engine: args.engine.as_str().to_string(),
         terminals: n,
         terminals_joined: joined.iter().filter(|j| **j).count(),
         duration_s,

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::peer::{self, stopped, Peer, Shared};
+use crate::engine::{Publisher, Subscriber};
+use crate::peer::{stopped, Shared};
 use crate::target::{SessionEvent, Target, TerminalSession, TerminalSpec};
 
 /// How long a terminal's publisher connection may take to come up.
@@ -35,8 +36,8 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// Runs terminal `spec` with `plan` until the run stops.
-pub async fn run<T: Target>(
+/// Runs terminal `spec` with `plan` on engine `P`/`S` until the run stops.
+pub async fn run<T: Target, P: Publisher, S: Subscriber>(
     target: Arc<T>,
     spec: TerminalSpec,
     plan: Plan,
@@ -48,7 +49,7 @@ pub async fn run<T: Target>(
         error: None,
     };
     let mut settled = false;
-    let result = drive(
+    let result = drive::<T, P, S>(
         &*target,
         &spec,
         plan,
@@ -70,7 +71,7 @@ pub async fn run<T: Target>(
     outcome
 }
 
-async fn drive<T: Target>(
+async fn drive<T: Target, P: Publisher, S: Subscriber>(
     target: &T,
     spec: &TerminalSpec,
     plan: Plan,
@@ -81,14 +82,8 @@ async fn drive<T: Target>(
 ) -> anyhow::Result<()> {
     let index = spec.index as u16;
     let mut session = target.connect(spec).await.context("joining")?;
-    let subscriber = Peer::new(shared, Some(index)).await?;
-    let publisher = Arc::new(Peer::new(shared, None).await?);
-    let audio = peer::add_audio(&publisher, index).await?;
-    let video = if plan.video {
-        Some(peer::add_video(&publisher, index, &plan.rids).await?)
-    } else {
-        None
-    };
+    let subscriber = S::open(shared, index).await?;
+    let publisher = Arc::new(P::open(shared, index, &plan).await?);
     let offer = publisher.offer().await?;
     let answer = session.publish(offer).await.context("publishing")?;
     publisher.accept_answer(answer).await?;
@@ -99,7 +94,6 @@ async fn drive<T: Target>(
     };
     tokio::pin!(up);
     let mut is_up = false;
-    let mut tracks = Some((audio, video));
     let mut senders = Vec::new();
     let mut stop = shared.stop.clone();
     let result = loop {
@@ -113,24 +107,7 @@ async fn drive<T: Target>(
                 shared.joined.fetch_add(1, Relaxed);
                 shared.settled.fetch_add(1, Relaxed);
                 *settled = true;
-                if let Some((audio, video)) = tracks.take() {
-                    senders.push(tokio::spawn(peer::send_audio(
-                        publisher.clone(),
-                        audio,
-                        index,
-                        plan.speaking.clone(),
-                        shared.clone(),
-                    )));
-                    if let Some(video) = video {
-                        senders.push(tokio::spawn(peer::send_video(
-                            publisher.clone(),
-                            video,
-                            index,
-                            plan.rids.clone(),
-                            shared.clone(),
-                        )));
-                    }
-                }
+                senders = publisher.start_media(index, &plan, shared);
             }
             event = session.next_event() => match event {
                 Ok(SessionEvent::SubscriberOffer(sdp)) => {

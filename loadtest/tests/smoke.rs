@@ -162,6 +162,25 @@ async fn grid_delivers_every_track() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_sansio_engine_delivers_every_track() {
+    let (status, stderr, report) = run(
+        "grid",
+        &[
+            "--engine",
+            "sansio",
+            "--min-delivered",
+            "1",
+            "--max-loss",
+            "0.01",
+        ],
+    )
+    .await;
+    assert_eq!(status, Some(0), "{stderr}");
+    assert_eq!(report["engine"], "sansio", "{report:#}");
+    assert_complete(&report, 24);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn discussion_delivers_every_track_while_the_floor_rotates() {
     let (status, stderr, report) = run(
         "discussion",

@@ -1,6 +1,8 @@
 //! The thin tokio driver: one task owns the [`Sfu`] core and the UDP socket all
 //! participants share, and is told what to do through a channel by cheap, cloneable
-//! handles. No lock is taken on the media path.
+//! handles. No lock is taken on the media path. The task runs on a thread of its own
+//! (`sfu-media`, a single-threaded runtime), apart from the server's HTTP and
+//! WebSocket work.
 //!
 //! Each wake-up on a readable socket reads datagrams in batches (`recvmmsg`, see
 //! [`udp`]); after each batch the core is settled ([`Sfu::settle_some`]: every
@@ -29,7 +31,7 @@ use crate::core::{
 use crate::delay::ForwardingDelay;
 use udp::{Receiver, SendQueue, Sender};
 
-pub use udp::MAX_BATCH;
+pub use udp::{MAX_BATCH, SOCKET_BUFFER};
 
 /// Receive batches handled in one wake-up before the driver looks at its commands and
 /// timers again (each batch's output is sent before the next is read).
@@ -148,8 +150,27 @@ impl SfuHandle {
 
     /// [`SfuHandle::start`] with a choice of how datagrams are batched.
     pub async fn start_with_io(config: DriverConfig, io_config: IoConfig) -> io::Result<SfuHandle> {
-        let socket = UdpSocket::bind(config.bind).await?;
+        let socket = std::net::UdpSocket::bind(config.bind)?;
+        socket.set_nonblocking(true)?;
         let bound = socket.local_addr()?;
+        let got = udp::grow_buffers(&socket, SOCKET_BUFFER)?;
+        // The kernel reports twice what it granted.
+        if got.receive < SOCKET_BUFFER || got.send < SOCKET_BUFFER {
+            tracing::warn!(
+                wanted = SOCKET_BUFFER,
+                receive = got.receive / 2,
+                send = got.send / 2,
+                "the media socket got smaller buffers than it asked for: raise \
+                 net.core.rmem_max and net.core.wmem_max (or run with CAP_NET_ADMIN), \
+                 or bursts will be dropped under load"
+            );
+        } else {
+            tracing::debug!(
+                receive = got.receive / 2,
+                send = got.send / 2,
+                "media socket buffers"
+            );
+        }
         if config.public_ips.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -172,14 +193,23 @@ impl SfuHandle {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let delay = Arc::new(ForwardingDelay::new());
-        tokio::spawn(run(
-            sfu,
-            socket,
-            rx,
-            candidates.clone(),
-            io_config,
-            delay.clone(),
-        ));
+        // The media path gets a thread of its own with a single-threaded runtime: a
+        // datagram wakes that one thread, never a work-stealing pool shared with HTTP
+        // and WebSocket work. The thread ends when every handle is gone.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let socket = {
+            // Registered with the reactor of the runtime that will poll it.
+            let _in_runtime = runtime.enter();
+            UdpSocket::from_std(socket)?
+        };
+        let (task_candidates, task_delay) = (candidates.clone(), delay.clone());
+        std::thread::Builder::new()
+            .name("sfu-media".into())
+            .spawn(move || {
+                runtime.block_on(run(sfu, socket, rx, task_candidates, io_config, task_delay))
+            })?;
         Ok(SfuHandle {
             tx,
             media_addr: candidates[0],

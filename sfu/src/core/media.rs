@@ -141,7 +141,7 @@ impl Sfu {
             let Some(s) = self.participants.get_mut(&sub) else {
                 continue;
             };
-            s.tracks_out.retain(|t| t.mid != out_mid);
+            s.tracks_out.remove(out_mid);
             s.queued.push(SubChange::Remove { mid: out_mid });
             self.renegotiate(sub);
         }
@@ -224,7 +224,7 @@ impl Sfu {
             subscriber,
             ..
         } = s;
-        let Some(out) = tracks_out.iter_mut().find(|t| t.mid == out_mid) else {
+        let Some(out) = tracks_out.get_mut(out_mid) else {
             return;
         };
         if out.layer != rid {
@@ -269,8 +269,15 @@ impl Sfu {
         .ext_vals(ext.clone())
         .nackable(video);
         let rtc = &mut subscriber.rtc;
+        let tx_ssrc = &mut out.tx_ssrc;
         let written = catch_unwind(AssertUnwindSafe(|| {
-            match rtc.direct_api().stream_tx_by_mid(out_mid, None) {
+            let mut api = rtc.direct_api();
+            let known = tx_ssrc.is_some_and(|ssrc| api.stream_tx(&ssrc).is_some());
+            if !known {
+                // First packet, or str0m gave the stream a new SSRC.
+                *tx_ssrc = api.stream_tx_by_mid(out_mid, None).map(|tx| tx.ssrc());
+            }
+            match tx_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) {
                 Some(tx) => {
                     tx.write_rtp(write);
                     true

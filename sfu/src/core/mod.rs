@@ -261,7 +261,7 @@ impl Sfu {
             publisher: Peer::new(self.new_rtc(now, false), now),
             subscriber: Peer::new(self.new_rtc(now, false), now),
             tracks_in: Vec::new(),
-            tracks_out: Vec::new(),
+            tracks_out: Default::default(),
             next_track: 0,
             pending_offer: None,
             queued: Vec::new(),
@@ -489,7 +489,7 @@ impl Sfu {
             self.unsubscribe_all(id, &t.track_id, t.subscribers);
         }
         // Its subscriptions stop feeding from their sources.
-        for out in &p.tracks_out {
+        for out in p.tracks_out.iter() {
             if let Some(src) = self.participants.get_mut(&out.source.0) {
                 if let Some(t) = src.track_in_mut(out.source.1) {
                     t.subscribers.retain(|s| *s != (id, out.mid));

@@ -88,6 +88,7 @@ impl Sfu {
                 layer,
                 forwarder: Forwarder::new(kind == TrackKind::Video, clock),
                 pt_map: Vec::new(),
+                tx_ssrc: None,
             });
             p.offered.push(mid);
             registrations.push((source, mid));
@@ -122,8 +123,7 @@ impl Sfu {
         let offered: Vec<Mid> = std::mem::take(&mut p.offered);
         let mut requeue = Vec::new();
         for mid in offered {
-            if let Some(i) = p.tracks_out.iter().position(|t| t.mid == mid) {
-                let t = p.tracks_out.remove(i);
+            if let Some(t) = p.tracks_out.remove(mid) {
                 requeue.push((t.source, t.layer));
             }
         }

@@ -5,10 +5,12 @@
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, RawFd};
 use std::time::Instant;
 
-use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+use nix::sys::socket::{
+    getsockopt, recvmmsg, sendmmsg, setsockopt, sockopt, MsgFlags, MultiHeaders, SockaddrStorage,
+};
 
 use crate::core::Transmit;
 use crate::delay::ForwardingDelay;
@@ -19,6 +21,39 @@ pub const MAX_BATCH: usize = 32;
 /// Receive buffer per datagram. WebRTC media stays under the path MTU (str0m writes at
 /// most 1200 bytes of payload); anything longer is cut by the kernel and dropped here.
 pub const DATAGRAM_BUF: usize = 2048;
+
+/// Kernel buffer the media socket asks for in each direction. The one socket carries
+/// every room's media: a 78-room discussion brings ~3,000 datagrams a second in and
+/// sends ~80,000 out, so the default 208 KiB (~100 datagrams) overflows whenever the
+/// driver's thread waits a few milliseconds for a core; 8 MiB holds ~100 ms of the
+/// outgoing rate.
+pub const SOCKET_BUFFER: usize = 8 << 20;
+
+/// The buffer sizes a socket got, as the kernel reports them (it doubles what it
+/// grants, for its own bookkeeping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSizes {
+    /// `SO_RCVBUF`.
+    pub receive: usize,
+    /// `SO_SNDBUF`.
+    pub send: usize,
+}
+
+/// Asks for `bytes` of receive and send buffer: beyond `net.core.rmem_max`/`wmem_max`
+/// when the process may (`CAP_NET_ADMIN`), else as much as those limits allow.
+/// Returns what the socket got.
+pub fn grow_buffers(socket: &impl AsFd, bytes: usize) -> io::Result<BufferSizes> {
+    if setsockopt(socket, sockopt::RcvBufForce, &bytes).is_err() {
+        setsockopt(socket, sockopt::RcvBuf, &bytes).map_err(io::Error::from)?;
+    }
+    if setsockopt(socket, sockopt::SndBufForce, &bytes).is_err() {
+        setsockopt(socket, sockopt::SndBuf, &bytes).map_err(io::Error::from)?;
+    }
+    Ok(BufferSizes {
+        receive: getsockopt(socket, sockopt::RcvBuf).map_err(io::Error::from)?,
+        send: getsockopt(socket, sockopt::SndBuf).map_err(io::Error::from)?,
+    })
+}
 
 /// What one receive call brought in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

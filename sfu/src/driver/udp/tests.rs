@@ -207,3 +207,27 @@ fn the_delay_of_each_datagram_runs_from_its_own_receive() {
     assert_eq!(s.buckets[s.buckets.len() - 1], 2, "30 ms is above 25 ms");
     assert!(s.sum >= Duration::from_millis(60));
 }
+
+#[test]
+fn the_socket_buffers_grow_as_far_as_the_process_may() {
+    let (a, _) = pair();
+    let before = getsockopt(&a, sockopt::RcvBuf).unwrap();
+    let wanted = 1 << 20;
+    let got = grow_buffers(&a, wanted).unwrap();
+    // Without CAP_NET_ADMIN the sysctl limits cap the request; the kernel reports
+    // twice what it grants.
+    let limit = |name: &str| -> usize {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let floor = |max: usize| 2 * wanted.min(max);
+    assert!(got.receive >= floor(limit("rmem_max")), "{got:?}");
+    assert!(got.send >= floor(limit("wmem_max")), "{got:?}");
+    assert!(
+        got.receive > before || before >= 2 * wanted,
+        "{got:?}, before {before}"
+    );
+}
