@@ -144,7 +144,7 @@ pub struct JoinOutcome {
 /// (SipHash was 5–8 % of the core's instructions). Source addresses are chosen by
 /// whoever sends, but a route is only added once a peer connection accepted the
 /// datagram (ICE credentials), so no stranger can fill a map with colliding keys.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 struct Room {

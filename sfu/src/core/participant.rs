@@ -2,7 +2,6 @@
 //! publishes (`TrackIn`) and the tracks it receives (`TrackOut`), and the queue of
 //! changes its subscriber connection still has to negotiate.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +15,7 @@ use str0m::Rtc;
 use super::figures::Figures;
 use super::forwarder::Forwarder;
 use super::ids::{Grants, ParticipantId, ParticipantInfo, PeerRole, TrackKind, TrackSummary};
+use super::FastMap;
 
 /// One str0m peer connection and when it next wants to be woken.
 pub(crate) struct Peer {
@@ -101,7 +101,7 @@ pub(crate) struct TrackOut {
 #[derive(Default)]
 pub(crate) struct TracksOut {
     list: Vec<TrackOut>,
-    by_mid: HashMap<Mid, usize>,
+    by_mid: FastMap<Mid, usize>,
 }
 
 impl TracksOut {
