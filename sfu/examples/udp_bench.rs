@@ -1,7 +1,8 @@
 //! Real-UDP benchmark of the driver: one publisher (audio 50 packets/s and video) and N
 //! subscribers, each a str0m peer with its own loopback UDP socket on client threads,
-//! against an [`SfuHandle`] whose runtime runs on one thread of its own. Prints that
-//! thread's CPU time per forwarded packet (from `/proc/self/task/TID/schedstat`) and the
+//! against an [`SfuHandle`], whose driver runs on a thread of its own (`sfu-media`).
+//! Prints that thread's CPU time per forwarded packet (from
+//! `/proc/self/task/TID/schedstat`) and the
 //! forwarding delay of two driver variants, alternating in one run so that the ratio is
 //! fair on a noisy machine. COMPARE picks them:
 //!
@@ -147,9 +148,8 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
     let (handle_tx, handle_rx) = std_mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::Builder::new()
-        .name("sfu-driver".into())
+        .name("sfu-start".into())
         .spawn(move || {
-            let tid = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -164,13 +164,13 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
                 )
                 .await
                 .expect("SFU start");
-                handle_tx.send((h, tid)).unwrap();
+                handle_tx.send(h).unwrap();
                 let _ = stop_rx.await;
             });
         })
         .unwrap();
-    let (handle, tid) = handle_rx.recv().unwrap();
-    let task = std::path::Path::new("/proc/self/task").join(tid.file_name().unwrap());
+    let handle = handle_rx.recv().unwrap();
+    let task = media_thread();
     let stat = task.join("schedstat");
     let status = task.join("status");
 
@@ -243,6 +243,22 @@ fn run(subscribers: usize, measure: Duration, io: IoConfig, video_kbps: u64) -> 
         delayed: count,
         wakeups: (switches1 - switches0) / measure.as_secs().max(1),
     }
+}
+
+/// `/proc/self/task/TID` of the newest driver thread (`sfu-media`): the one just
+/// started, those of earlier runs having ended or being older.
+fn media_thread() -> std::path::PathBuf {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let tid: u64 = e.file_name().to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            (comm.trim() == "sfu-media").then(|| (tid, e.path()))
+        })
+        .max_by_key(|(tid, _)| *tid)
+        .map(|(_, path)| path)
+        .expect("no sfu-media thread: the driver did not start")
 }
 
 /// Voluntary and involuntary context switches of one thread so far.
