@@ -226,16 +226,20 @@ impl engine::Publisher for SansioPublisher {
 
     fn start_media(
         &self,
-        _index: u16,
+        index: u16,
         plan: &Plan,
         _shared: &Arc<Shared>,
     ) -> Vec<tokio::task::JoinHandle<anyhow::Result<()>>> {
-        // The connection's own task sends the media; a full inbox cannot happen (one
-        // command in flight per terminal), and a task that ended has failed already.
-        let _ = self
+        // The connection's own task sends the media. Its inbox cannot be full here (the
+        // terminal awaits every other command's reply), and a task that ended has
+        // reported its connection failed already.
+        if let Err(e) = self
             .0
             .commands
-            .try_send(Command::StartMedia(plan.speaking.clone()));
+            .try_send(Command::StartMedia(plan.speaking.clone()))
+        {
+            tracing::warn!("terminal {index}: media not started: {e}");
+        }
         Vec::new()
     }
 
