@@ -154,6 +154,10 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
     // Steady state: everyone is in (or gave up); measure the media from here.
     let steady_server = monitor.server_now();
     let steady_received = shared.collector.packets_received.load(Relaxed);
+    shared
+        .collector
+        .steady_from_ns
+        .store(crate::probe::now_ns(), Relaxed);
     let media_start = Instant::now();
     let rotation = (args.scenario == Scenario::Discussion).then(|| {
         tokio::spawn(rotate(
@@ -197,7 +201,6 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
     let c = &shared.collector;
     let received = c.packets_received.load(Relaxed);
     let lost = c.lost();
-    let pct = |q: f64| summary.latency_us.value_at_quantile(q) as f64 / 1000.0;
     let mut join_times: Vec<f64> = outcomes.iter().filter_map(|o| o.join_ms).collect();
     join_times.sort_by(f64::total_cmp);
     let rank = |q: f64| {
@@ -252,12 +255,8 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
             lost as f64 / (received + lost) as f64
         },
         packets_reordered: summary.reordered,
-        latency_ms: Percentiles {
-            p50: pct(0.5),
-            p95: pct(0.95),
-            p99: pct(0.99),
-            max: summary.latency_us.max() as f64 / 1000.0,
-        },
+        latency_ms: percentiles(&summary.latency_us),
+        latency_with_joins_ms: percentiles(&summary.latency_all_us),
         jitter_ms: summary.jitter_ms,
         freezes: summary.freezes,
         bytes_sent: c.bytes_sent.load(Relaxed),
@@ -278,6 +277,17 @@ pub async fn run<T: Target>(target: T, args: &Args) -> anyhow::Result<Report> {
     };
     report.violations = report.check(args);
     Ok(report)
+}
+
+/// A latency histogram (µs) as percentiles in ms.
+fn percentiles(h: &hdrhistogram::Histogram<u64>) -> Percentiles {
+    let ms = |us: u64| us as f64 / 1000.0;
+    Percentiles {
+        p50: ms(h.value_at_quantile(0.5)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    }
 }
 
 fn monitor_start_cpu(peak: &ServerPeak) -> Option<f64> {

@@ -29,11 +29,15 @@ pub struct Collector {
     /// Packets each received stream should have brought, from its first sequence
     /// number to its highest: received + lost.
     pub packets_expected: AtomicU64,
+    /// From this time ([`probe::now_ns`]) on, every terminal has joined or given up:
+    /// packets received later count in the steady-state latency. `u64::MAX` until then.
+    pub steady_from_ns: AtomicU64,
     merged: Mutex<Merged>,
 }
 
 struct Merged {
     latency_us: Histogram<u64>,
+    latency_all_us: Histogram<u64>,
     delivered: HashSet<Pair>,
     jitter_sum_ns: f64,
     jitter_streams: u64,
@@ -46,8 +50,10 @@ struct Merged {
 pub struct ReceiveSummary {
     /// Subscriptions that brought at least one packet.
     pub delivered: HashSet<Pair>,
-    /// One-way latency, microseconds.
+    /// One-way latency of the packets received in the steady state, microseconds.
     pub latency_us: Histogram<u64>,
+    /// One-way latency of every packet, the joins' time included, microseconds.
+    pub latency_all_us: Histogram<u64>,
     /// Mean over streams of the RFC 3550 interarrival jitter, ms.
     pub jitter_ms: f64,
     /// Video gaps over [`FREEZE_NS`].
@@ -64,8 +70,10 @@ impl Default for Collector {
             packets_received: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             packets_expected: AtomicU64::new(0),
+            steady_from_ns: AtomicU64::new(u64::MAX),
             merged: Mutex::new(Merged {
                 latency_us: new_histogram(),
+                latency_all_us: new_histogram(),
                 delivered: HashSet::new(),
                 jitter_sum_ns: 0.0,
                 jitter_streams: 0,
@@ -107,6 +115,9 @@ impl Collector {
         m.latency_us
             .add(&t.latency_us)
             .expect("same histogram bounds");
+        m.latency_all_us
+            .add(&t.latency_all_us)
+            .expect("same histogram bounds");
         m.delivered.extend(t.delivered);
         for s in &t.streams {
             m.jitter_sum_ns += s.jitter_ns;
@@ -122,6 +133,7 @@ impl Collector {
         ReceiveSummary {
             delivered: m.delivered.clone(),
             latency_us: m.latency_us.clone(),
+            latency_all_us: m.latency_all_us.clone(),
             jitter_ms: if m.jitter_streams == 0 {
                 0.0
             } else {
@@ -151,6 +163,7 @@ pub struct TrackStats {
     receiver: u16,
     streams: Vec<StreamStats>,
     latency_us: Histogram<u64>,
+    latency_all_us: Histogram<u64>,
     delivered: HashSet<Pair>,
     last_video_ns: Option<u64>,
     freezes: u64,
@@ -163,6 +176,7 @@ impl TrackStats {
             receiver,
             streams: Vec::with_capacity(1),
             latency_us: new_histogram(),
+            latency_all_us: new_histogram(),
             delivered: HashSet::new(),
             last_video_ns: None,
             freezes: 0,
@@ -174,8 +188,11 @@ impl TrackStats {
         c.packets_received.fetch_add(1, Relaxed);
         c.bytes_received.fetch_add(bytes as u64, Relaxed);
         let transit = now_ns as i64 - p.sent_ns as i64;
-        self.latency_us
-            .saturating_record((transit.max(0) as u64 / 1000).max(1));
+        let us = (transit.max(0) as u64 / 1000).max(1);
+        self.latency_all_us.saturating_record(us);
+        if now_ns >= c.steady_from_ns.load(Relaxed) {
+            self.latency_us.saturating_record(us);
+        }
         if p.track == TRACK_VIDEO {
             if let Some(last) = self.last_video_ns {
                 if now_ns.saturating_sub(last) > FREEZE_NS {
@@ -248,6 +265,8 @@ mod tests {
         let c = Collector::default();
         let mut t = TrackStats::new(5);
         let ms = 1_000_000;
+        // Steady from 50 ms on: the first two packets count only in the whole run.
+        c.steady_from_ns.store(50 * ms, Relaxed);
         // Video from publisher 1, layer 2: seqs 10, 11, 13, 12 (late), gap, 20.
         for (seq, at) in [(10, 0), (11, 33), (13, 66), (12, 70), (20, 700)] {
             t.on_packet(
@@ -272,9 +291,11 @@ mod tests {
             s.delivered,
             HashSet::from([(5, 1, TRACK_VIDEO), (5, 2, TRACK_AUDIO)])
         );
-        assert_eq!(s.latency_us.len(), 6);
-        assert!(s.latency_us.value_at_quantile(0.5) >= 1990);
-        assert!(s.latency_us.max() <= 3010);
+        assert_eq!(s.latency_all_us.len(), 6);
+        assert_eq!(s.latency_us.len(), 3, "received at 68, 72 and 702 ms");
+        assert!(s.latency_all_us.value_at_quantile(0.5) >= 1990);
+        assert!(s.latency_all_us.max() <= 3010);
+        assert!(s.latency_us.min() >= 1990);
         assert!(s.jitter_ms < 1.0);
     }
 

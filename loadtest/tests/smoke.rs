@@ -143,7 +143,13 @@ fn assert_complete(report: &Value, expected_tracks: u64) {
     assert!(num(&["bytes_received"]) > 0.0);
     for q in ["p50", "p95", "p99", "max"] {
         assert!(num(&["latency_ms", q]) > 0.0, "latency_ms.{q}");
+        assert!(
+            num(&["latency_with_joins_ms", q]) > 0.0,
+            "latency_with_joins_ms.{q}"
+        );
     }
+    // The whole run holds the steady state's packets.
+    assert!(num(&["latency_with_joins_ms", "max"]) >= num(&["latency_ms", "max"]));
     for q in ["p50", "p99"] {
         assert!(num(&["join_ms", q]) > 0.0, "join_ms.{q}");
     }
