@@ -51,8 +51,8 @@ JANUS_URL=$(sed -n 's/^url=//p' <<<"$JANUS")
 JANUS_PID=$(sed -n 's/^pid=//p' <<<"$JANUS")
 
 {
-    echo "| scenario | server | joined | tracks delivered | loss | latency p50 / p99 ms | server CPU s | CPU µs / forwarded packet | Janus / ours | load generator CPU s |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| scenario | server | joined | tracks delivered | loss | latency p50 / p99 ms | p99 with joins ms | server CPU s | CPU µs / forwarded packet | Janus / ours | load generator CPU s |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$OUT/table.md"
 
 for run in $RUNS; do
@@ -85,6 +85,7 @@ for name in ("hoinghi", "janus"):
           f"| {r['tracks_delivered']} / {r['tracks_expected']} "
           f"| {100 * r['loss_fraction']:.2f} % "
           f"| {r['latency_ms']['p50']:.1f} / {r['latency_ms']['p99']:.1f} "
+          f"| {r['latency_with_joins_ms']['p99']:.1f} "
           f"| {s.get('cpu_seconds') or 0:.1f} "
           f"| {'n/a' if cost is None else f'{cost:.1f}'} "
           f"| {'' if name == 'janus' or ratio is None else f'{ratio:.1f}'} "
