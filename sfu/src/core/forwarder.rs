@@ -66,6 +66,13 @@ impl Forwarder {
         }
     }
 
+    /// Starts over for a new output stream (str0m made the subscriber's send stream
+    /// anew, with a new SSRC): the next packet is numbered as a first one, and video
+    /// waits for a keyframe again.
+    pub fn restart(&mut self) {
+        *self = Forwarder::new(self.video, self.clock_rate);
+    }
+
     /// Whether this video subscription is waiting for a keyframe.
     pub fn needs_keyframe(&self) -> bool {
         self.need_keyframe

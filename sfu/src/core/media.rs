@@ -244,48 +244,55 @@ impl Sfu {
             }
         };
         let Some((out_pt, _)) = out_pt else { return };
-        let rewritten = match out.forwarder.forward(
-            now,
-            pkt.header.ssrc,
-            *pkt.seq_no,
-            pkt.header.timestamp,
-            key,
-        ) {
-            Ok(r) => r,
-            Err(super::Skip::WaitingForKeyframe) => {
-                self.stats.packets_waiting_keyframe += 1;
-                return;
-            }
-            Err(super::Skip::BeforeSwitch) => return,
-        };
-        let write = RtpWrite::new(
-            out_pt,
-            rewritten.seq_no.into(),
-            rewritten.timestamp,
-            pkt.timestamp,
-            pkt.payload.clone(),
-        )
-        .marker(pkt.header.marker)
-        .ext_vals(ext.clone())
-        .nackable(video);
         let rtc = &mut subscriber.rtc;
-        let tx_ssrc = &mut out.tx_ssrc;
-        let written = catch_unwind(AssertUnwindSafe(|| {
+        let result = catch_unwind(AssertUnwindSafe(|| {
             let mut api = rtc.direct_api();
-            let known = tx_ssrc.is_some_and(|ssrc| api.stream_tx(&ssrc).is_some());
+            let known = out
+                .tx_ssrc
+                .is_some_and(|ssrc| api.stream_tx(&ssrc).is_some());
             if !known {
-                // First packet, or str0m gave the stream a new SSRC.
-                *tx_ssrc = api.stream_tx_by_mid(out_mid, None).map(|tx| tx.ssrc());
-            }
-            match tx_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) {
-                Some(tx) => {
-                    tx.write_rtp(write);
-                    true
+                // The first packet, or str0m made the stream anew. Until the stream
+                // exists the forwarder must not move: the first packet str0m sends has to
+                // be the forwarder's first, numbered below 2^16 (a receiver assumes a
+                // rollover count of zero for a new stream and would fail SRTP on every
+                // packet otherwise).
+                let ssrc = api.stream_tx_by_mid(out_mid, None).map(|tx| tx.ssrc());
+                if ssrc.is_some() && out.tx_ssrc.is_some() {
+                    out.forwarder.restart();
                 }
-                // Not negotiated yet.
-                None => false,
+                out.tx_ssrc = ssrc;
             }
+            let Some(tx) = out.tx_ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) else {
+                return Err(None);
+            };
+            let rewritten = out
+                .forwarder
+                .forward(now, pkt.header.ssrc, *pkt.seq_no, pkt.header.timestamp, key)
+                .map_err(Some)?;
+            tx.write_rtp(
+                RtpWrite::new(
+                    out_pt,
+                    rewritten.seq_no.into(),
+                    rewritten.timestamp,
+                    pkt.timestamp,
+                    pkt.payload.clone(),
+                )
+                .marker(pkt.header.marker)
+                .ext_vals(ext.clone())
+                .nackable(video),
+            );
+            Ok(())
         }));
+        let written = match result {
+            Ok(Ok(())) => Ok(true),
+            Ok(Err(Some(super::Skip::WaitingForKeyframe))) => {
+                self.stats.packets_waiting_keyframe += 1;
+                Ok(false)
+            }
+            // Before a switch of source, or not negotiated yet.
+            Ok(Err(_)) => Ok(false),
+            Err(panic) => Err(panic),
+        };
         match written {
             Ok(true) => {
                 self.stats.packets_forwarded += 1;

@@ -129,6 +129,10 @@ pub struct Sim {
     pub timer_passes: u64,
     pub closest_timer_passes: Option<Duration>,
     last_timer_pass: Option<Instant>,
+    /// While set, subscriber offers wait unanswered in `held_offers` (a terminal slow
+    /// to answer); `answer_held` answers them.
+    pub hold_subscribe_offers: bool,
+    held_offers: Vec<(usize, String)>,
 }
 
 impl Sim {
@@ -156,6 +160,8 @@ impl Sim {
             n: 0,
             rng: StdRng::seed_from_u64(seed),
             delay: Duration::from_millis(10),
+            hold_subscribe_offers: false,
+            held_offers: Vec::new(),
             loss_to: HashMap::new(),
             dropped_to: HashMap::new(),
             sfu_addr,
@@ -328,6 +334,28 @@ impl Sim {
         cond(self)
     }
 
+    /// Answers the subscriber offers held so far, in order.
+    pub fn answer_held(&mut self) {
+        self.hold_subscribe_offers = false;
+        for (i, sdp) in std::mem::take(&mut self.held_offers) {
+            self.answer_offer(i, &sdp);
+        }
+        self.pump();
+    }
+
+    fn answer_offer(&mut self, i: usize, sdp: &str) {
+        let offer = SdpOffer::from_sdp_string(sdp).unwrap();
+        let answer = self.clients[i]
+            .subscriber
+            .sdp_api()
+            .accept_offer(offer)
+            .unwrap();
+        let id = self.clients[i].id;
+        self.sfu
+            .handle_subscribe_answer(self.now, id, &answer.to_sdp_string())
+            .unwrap();
+    }
+
     pub fn received(&self, i: usize, from: usize, kind: MediaKind) -> Received {
         let key = (self.clients[from].id.to_string(), kind);
         self.clients[i]
@@ -458,15 +486,11 @@ impl Sim {
                     continue;
                 };
                 if let Notice::SubscribeOffer { sdp } = &notice {
-                    let offer = SdpOffer::from_sdp_string(sdp).unwrap();
-                    let answer = self.clients[i]
-                        .subscriber
-                        .sdp_api()
-                        .accept_offer(offer)
-                        .unwrap();
-                    self.sfu
-                        .handle_subscribe_answer(self.now, id, &answer.to_sdp_string())
-                        .unwrap();
+                    if self.hold_subscribe_offers {
+                        self.held_offers.push((i, sdp.clone()));
+                    } else {
+                        self.answer_offer(i, sdp);
+                    }
                 }
                 if let Notice::Removed { .. } = &notice {
                     self.clients[i].gone = true;
