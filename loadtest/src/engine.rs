@@ -8,9 +8,9 @@
 //!   channel between them (`peer.rs`).
 //! - [`EngineKind::Sansio`]: the same stack's sans-I/O core (the `rtc` crate) driven by
 //!   one task per connection that owns its socket, reads every waiting datagram per
-//!   wake-up and measures packets where they are decrypted (`sansio.rs`). It costs the
-//!   load generator about half the CPU per received packet, so one 2-core machine can
-//!   play 78 terminals against a server running beside it.
+//!   wake-up and measures packets where they are decrypted (`sansio.rs`), on threads
+//!   of its own. It costs the load generator about 0.7x the CPU and drops nothing of
+//!   its own, so one 2-core machine can play 78 terminals against a server beside it.
 
 use std::future::Future;
 use std::sync::Arc;
