@@ -283,22 +283,16 @@ impl Sfu {
             );
             Ok(())
         }));
-        let written = match result {
-            Ok(Ok(())) => Ok(true),
-            Ok(Err(Some(super::Skip::WaitingForKeyframe))) => {
-                self.stats.packets_waiting_keyframe += 1;
-                Ok(false)
-            }
-            // Before a switch of source, or not negotiated yet.
-            Ok(Err(_)) => Ok(false),
-            Err(panic) => Err(panic),
-        };
-        match written {
-            Ok(true) => {
+        match result {
+            Ok(Ok(())) => {
                 self.stats.packets_forwarded += 1;
                 self.mark_written(sub, PeerRole::Subscriber);
             }
-            Ok(false) => {}
+            Ok(Err(Some(super::Skip::WaitingForKeyframe))) => {
+                self.stats.packets_waiting_keyframe += 1;
+            }
+            // Before a switch of source, or not negotiated yet.
+            Ok(Err(_)) => {}
             Err(_) => self.fail(sub),
         }
     }
